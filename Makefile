@@ -1,0 +1,25 @@
+# todo-k8s: the two commands a new user needs are `make deploy` and `make test` (see README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV ?= .venv
+PY313 ?= /root/.pyenv/versions/3.13.0/bin/python3.13
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+
+include mk/*.mk
+
+.PHONY: help setup deploy test
+help:  ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+setup: $(VENV)/.installed  ## Build the Python virtualenv (Ansible, Molecule, linters, test tools)
+$(VENV)/.installed: requirements.txt
+	@test -x $(VENV)/bin/python || $$(command -v python3.13 || echo $(PY313)) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+deploy: setup  ## Build, create the local cluster and install the release (inventories/local)
+	ansible-playbook site.yml -i inventories/local
+
+test: setup  ## Every check: static, chart, app, images, cluster
+	$(MAKE) $(TEST_TARGETS)

@@ -1,0 +1,96 @@
+{{/* Prefix of every object name: fullnameOverride, or the release name. */}}
+{{- define "todo.prefix" -}}
+{{- default .Release.Name .Values.fullnameOverride | trunc 50 | trimSuffix "-" -}}
+{{- end }}
+
+{{/* Name of a component's objects: <prefix>-<component>. Call with (list $ "frontend"). */}}
+{{- define "todo.name" -}}
+{{- printf "%s-%s" (include "todo.prefix" (index . 0)) (index . 1) -}}
+{{- end }}
+
+{{/* Labels every object carries. Call with (list $ "frontend"). */}}
+{{- define "todo.labels" -}}
+{{- $ := index . 0 -}}
+helm.sh/chart: {{ printf "%s-%s" $.Chart.Name $.Chart.Version }}
+app.kubernetes.io/managed-by: {{ $.Release.Service }}
+app.kubernetes.io/version: {{ $.Chart.AppVersion | quote }}
+app.kubernetes.io/part-of: todo-list
+{{ include "todo.selectorLabels" . }}
+{{- end }}
+
+{{/* Selector labels: the spec's app: <component> plus the standard name/instance/component. */}}
+{{- define "todo.selectorLabels" -}}
+{{- $ := index . 0 -}}
+app: {{ index . 1 }}
+app.kubernetes.io/name: {{ $.Chart.Name }}
+app.kubernetes.io/instance: {{ $.Release.Name }}
+app.kubernetes.io/component: {{ index . 1 }}
+{{- end }}
+
+{{/* image: repository:tag, the tag defaulting to the chart's appVersion. Call with (list $ .Values.frontend.image). */}}
+{{- define "todo.image" -}}
+{{- $ := index . 0 -}}
+{{- $image := index . 1 -}}
+{{- printf "%s:%s" $image.repository (default $.Chart.AppVersion $image.tag) -}}
+{{- end }}
+
+{{/* Where the frontend proxies /api/. */}}
+{{- define "todo.apiUrl" -}}
+{{- default (printf "http://%s:%v" (include "todo.name" (list . "backend")) .Values.backend.service.port) .Values.frontend.config.apiUrl -}}
+{{- end }}
+
+{{/* Name of the Secret the backend reads. */}}
+{{- define "todo.backendSecretName" -}}
+{{- default (printf "%s-secret" (include "todo.name" (list . "backend"))) .Values.backend.secret.existingSecret -}}
+{{- end }}
+
+{{/*
+A secret value that is stable across upgrades: the value given, else the one already in the cluster's Secret,
+else a new random one. Call with (list $ "<secret name>" "<key>" <given value>).
+*/}}
+{{- define "todo.stableSecret" -}}
+{{- $ := index . 0 -}}
+{{- $existing := lookup "v1" "Secret" $.Release.Namespace (index . 1) -}}
+{{- $current := "" -}}
+{{- if and $existing $existing.data -}}
+{{- $current = index $existing.data (index . 2) | default "" | b64dec -}}
+{{- end -}}
+{{- index . 3 | default $current | default (randAlphaNum 40) -}}
+{{- end }}
+
+{{/* An HTTP probe from a probe block of values. Call with (list <probe values> <port>). */}}
+{{- define "todo.httpProbe" -}}
+{{- $probe := index . 0 -}}
+httpGet:
+  path: {{ $probe.path }}
+  port: {{ index . 1 }}
+initialDelaySeconds: {{ $probe.initialDelaySeconds }}
+periodSeconds: {{ $probe.periodSeconds }}
+timeoutSeconds: {{ $probe.timeoutSeconds }}
+failureThreshold: {{ $probe.failureThreshold }}
+{{- end }}
+
+{{/*
+Refuse limits below requests, naming the container and the values (the schema cannot compare two fields).
+Call with (list "<container>" <resources values>).
+*/}}
+{{- define "todo.validateResources" -}}
+{{- $name := index . 0 -}}
+{{- $res := index . 1 -}}
+{{- range $kind := list "cpu" "memory" -}}
+{{- $request := index $res.requests $kind -}}
+{{- $limit := index $res.limits $kind -}}
+{{- if gt (include "todo.quantity" $request | float64) (include "todo.quantity" $limit | float64) -}}
+{{- fail (printf "%s: resources.limits.%s (%v) is below resources.requests.%s (%v); limits must be >= requests." $name $kind $limit $kind $request) -}}
+{{- end -}}
+{{- end -}}
+{{- end }}
+
+{{/* A CPU or memory quantity as a plain number (cores or bytes), for comparisons. */}}
+{{- define "todo.quantity" -}}
+{{- $q := toString . -}}
+{{- $units := dict "m" 0.001 "k" 1000.0 "K" 1000.0 "M" 1000000.0 "G" 1000000000.0 "T" 1000000000000.0 "Ki" 1024.0 "Mi" 1048576.0 "Gi" 1073741824.0 "Ti" 1099511627776.0 -}}
+{{- $number := regexFind "^[0-9.]+" $q -}}
+{{- $unit := trimPrefix $number $q -}}
+{{- mulf ($number | float64) (get $units $unit | default 1.0) -}}
+{{- end }}

@@ -6,7 +6,9 @@ PY313 ?= /root/.pyenv/versions/3.13.0/bin/python3.13
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-include mk/*.mk
+# Each mk/*.mk adds its targets and appends its test targets to TEST_TARGETS; static checks come first.
+include mk/static.mk
+include $(filter-out mk/static.mk,$(wildcard mk/*.mk))
 
 .PHONY: help setup deploy test
 help:  ## List the targets

@@ -1,0 +1,47 @@
+"""Every rule of the spec's validation table stops `helm template` with a message naming the value."""
+import pytest
+
+from conftest import refusal
+
+
+@pytest.mark.parametrize("sets, message", [
+    (["frontend.image.tag=1.0.0"], "/frontend/image/tag"),
+    (["backend.image.tag=latest"], "/backend/image/tag"),
+    (["backend.image.tag=v1.0"], "/backend/image/tag"),
+    (["frontend.strategy.maxUnavailable=1"], "/frontend/strategy/maxUnavailable"),
+    (["backend.strategy.maxSurge=0"], "/backend/strategy/maxSurge"),
+    (["backend.terminationGracePeriodSeconds=10"], "/backend/terminationGracePeriodSeconds"),
+    (["frontend.probes.liveness.failureThreshold=1"], "/frontend/probes/liveness/failureThreshold"),
+    (["backend.probes.readiness.failureThreshold=1"], "/backend/probes/readiness/failureThreshold"),
+    (["backend.probes.startup.failureThreshold=0"], "/backend/probes/startup/failureThreshold"),
+    (["frontend.replicaCount=0"], "/frontend/replicaCount"),
+    (["backend.image.pullPolicy=Sometimes"], "/backend/image/pullPolicy"),
+    (["backend.resources.limits.cpu=lots"], "/backend/resources/limits/cpu"),
+    (["backend.replicaCont=2"], "additional properties 'replicaCont'"),
+    (["frontend.podSecurityContext.runAsNonRoot=false"], "/frontend/podSecurityContext/runAsNonRoot"),
+    (["postgresql.auth.password=p@ss/word"], "/postgresql/auth/password"),
+])
+def test_schema_refuses_the_value_and_names_it(sets, message):
+    assert message in refusal(sets=sets)
+
+
+@pytest.mark.parametrize("component, sets, message", [
+    ("frontend", ["frontend.resources.limits.cpu=50m"], "resources.limits.cpu (50m) is below resources.requests.cpu (100m)"),
+    ("backend", ["backend.resources.limits.memory=100Mi"], "resources.limits.memory (100Mi) is below resources.requests.memory (128Mi)"),
+    ("backend", ["backend.resources.requests.memory=2Gi"], "resources.limits.memory (512Mi) is below resources.requests.memory (2Gi)"),
+    ("postgresql", ["postgresql.resources.limits.cpu=0.05"], "resources.limits.cpu (0.05) is below resources.requests.cpu (100m)"),
+])
+def test_limits_below_requests_are_refused_naming_the_container_and_values(component, sets, message):
+    error = refusal(sets=sets)
+    assert f"todo-list-{component}: {message}" in error
+
+
+def test_limits_equal_to_requests_in_other_units_are_accepted():
+    from conftest import render
+    render(sets=["backend.resources.requests.cpu=0.5", "backend.resources.limits.cpu=500m",
+                 "backend.resources.requests.memory=1024Mi", "backend.resources.limits.memory=1Gi"])
+
+
+def test_production_without_any_database_secret_is_refused_with_what_to_set():
+    error = refusal(["values-production.yaml"], ["backend.secret.existingSecret="])
+    assert "backend.secret.databaseUrl is required" in error

@@ -1,0 +1,208 @@
+"""The rendered manifests carry every number and rule of shared/spec/data-model.md §2–§8."""
+import subprocess
+
+import pytest
+
+from conftest import CHART, ENVIRONMENTS, helm_template, render
+
+COMPONENTS = {"frontend": 80, "backend": 8000}
+
+# data-model.md §6: (path, period, timeout, failureThreshold); backend readiness asks the database.
+PROBES = {
+    "frontend": {"livenessProbe": ("/", 10, 5, 3), "readinessProbe": ("/", 5, 3, 2), "startupProbe": ("/", 5, 3, 12)},
+    "backend": {
+        "livenessProbe": ("/health", 10, 5, 3),
+        "readinessProbe": ("/health/ready", 5, 3, 2),
+        "startupProbe": ("/health", 5, 3, 12),
+    },
+}
+
+
+def container(manifests, component):
+    deployment = manifests.get("Deployment", f"todo-list-{component}")
+    (only,) = deployment["spec"]["template"]["spec"]["containers"]
+    return only
+
+
+def test_local_renders_exactly_the_spec_objects_and_the_embedded_database(local):
+    assert sorted((d["kind"], d["metadata"]["name"]) for d in local) == sorted([
+        ("ConfigMap", "todo-list-backend-config"),
+        ("ConfigMap", "todo-list-frontend-config"),
+        ("Deployment", "todo-list-backend"),
+        ("Deployment", "todo-list-frontend"),
+        ("Pod", "todo-list-test"),
+        ("Secret", "todo-list-backend-secret"),
+        ("Secret", "todo-list-postgresql"),
+        ("Service", "todo-list-backend"),
+        ("Service", "todo-list-frontend"),
+        ("Service", "todo-list-postgresql"),
+        ("StatefulSet", "todo-list-postgresql"),
+    ])
+
+
+def test_production_renders_hpas_and_no_database_nor_secret_of_its_own(production):
+    assert sorted((d["kind"], d["metadata"]["name"]) for d in production) == sorted([
+        ("ConfigMap", "todo-list-backend-config"),
+        ("ConfigMap", "todo-list-frontend-config"),
+        ("Deployment", "todo-list-backend"),
+        ("Deployment", "todo-list-frontend"),
+        ("HorizontalPodAutoscaler", "todo-list-backend"),
+        ("HorizontalPodAutoscaler", "todo-list-frontend"),
+        ("Pod", "todo-list-test"),
+        ("Service", "todo-list-backend"),
+        ("Service", "todo-list-frontend"),
+    ])
+
+
+@pytest.mark.parametrize("component", COMPONENTS)
+def test_deployment_rolls_one_pod_at_a_time_without_downtime(environment, component):
+    spec = render(ENVIRONMENTS[environment]).get("Deployment", f"todo-list-{component}")["spec"]
+    assert spec["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+    pod = spec["template"]["spec"]
+    assert pod["terminationGracePeriodSeconds"] == 30
+    assert pod["restartPolicy"] == "Always"
+    assert pod["dnsPolicy"] == "ClusterFirst"
+    assert len(pod["containers"]) == 1
+    assert spec["selector"]["matchLabels"]["app"] == component
+    assert spec["template"]["metadata"]["labels"]["app"] == component
+
+
+@pytest.mark.parametrize("component", COMPONENTS)
+def test_replicas_are_one_locally_and_two_or_more_in_production(local, production, component):
+    assert local.get("Deployment", f"todo-list-{component}")["spec"]["replicas"] == 1
+    assert "replicas" not in production.get("Deployment", f"todo-list-{component}")["spec"], "the HPA owns replicas"
+    hpa = production.get("HorizontalPodAutoscaler", f"todo-list-{component}")["spec"]
+    assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": f"todo-list-{component}"}
+    assert hpa["minReplicas"] >= 2 and hpa["maxReplicas"] >= hpa["minReplicas"]
+
+
+@pytest.mark.parametrize("component", COMPONENTS)
+@pytest.mark.parametrize("probe", ["livenessProbe", "readinessProbe", "startupProbe"])
+def test_probes_have_the_spec_paths_ports_and_timings(environment, component, probe):
+    got = container(render(ENVIRONMENTS[environment]), component)[probe]
+    path, period, timeout, threshold = PROBES[component][probe]
+    assert got["httpGet"] == {"path": path, "port": COMPONENTS[component]}
+    assert (got["periodSeconds"], got["timeoutSeconds"], got["failureThreshold"]) == (period, timeout, threshold)
+    assert got["initialDelaySeconds"] == 0
+
+
+@pytest.mark.parametrize("component", COMPONENTS)
+def test_services_are_clusterip_on_the_spec_ports(environment, component):
+    port = COMPONENTS[component]
+    manifests = render(ENVIRONMENTS[environment])
+    service = manifests.get("Service", f"todo-list-{component}")["spec"]
+    assert service["type"] == "ClusterIP"
+    assert service["ports"] == [{"name": "http", "port": port, "targetPort": port, "protocol": "TCP"}]
+    assert service["selector"]["app"] == component
+    pod_labels = manifests.get("Deployment", f"todo-list-{component}")["spec"]["template"]["metadata"]["labels"]
+    assert service["selector"].items() <= pod_labels.items()
+    assert container(manifests, component)["ports"] == [{"name": "http", "containerPort": port, "protocol": "TCP"}]
+
+
+def test_configmaps_and_secret_have_the_spec_keys_and_reach_the_containers(local):
+    frontend = local.get("ConfigMap", "todo-list-frontend-config")["data"]
+    assert frontend == {"API_URL": "http://todo-list-backend:8000", "APP_ENV": "development", "FEATURE_FLAGS": '{"chat":false}'}
+    backend = local.get("ConfigMap", "todo-list-backend-config")["data"]
+    assert set(backend) == {"DATABASE_HOST", "DATABASE_PORT", "DATABASE_NAME", "OPENAI_MODEL", "LOG_LEVEL", "APP_ENV"}
+    assert backend["DATABASE_HOST"] == "todo-list-postgresql" and backend["DATABASE_PORT"] == "5432"
+    secret = local.get("Secret", "todo-list-backend-secret")
+    assert secret["type"] == "Opaque"
+    assert set(secret["data"]) == {"DATABASE_URL", "JWT_SECRET", "OPENAI_API_KEY"}
+    assert container(local, "frontend")["envFrom"] == [{"configMapRef": {"name": "todo-list-frontend-config"}}]
+    assert container(local, "backend")["envFrom"] == [
+        {"configMapRef": {"name": "todo-list-backend-config"}},
+        {"secretRef": {"name": "todo-list-backend-secret"}},
+    ]
+
+
+def test_generated_database_url_points_at_the_embedded_database_with_its_password(local):
+    import base64
+
+    def decoded(name, key):
+        return base64.b64decode(local.get("Secret", name)["data"][key]).decode()
+
+    password = decoded("todo-list-postgresql", "POSTGRES_PASSWORD")
+    assert len(password) >= 32
+    assert decoded("todo-list-backend-secret", "DATABASE_URL") == (
+        f"postgresql://todo:{password}@todo-list-postgresql:5432/todo")
+
+
+def test_production_reads_the_existing_secret_and_the_external_database(production):
+    assert container(production, "backend")["envFrom"][1] == {"secretRef": {"name": "todo-list-backend-secret"}}
+    assert production.get("ConfigMap", "todo-list-backend-config")["data"]["DATABASE_HOST"] != "todo-list-postgresql"
+    assert production.get("ConfigMap", "todo-list-frontend-config")["data"]["APP_ENV"] == "production"
+
+
+@pytest.mark.parametrize("component", COMPONENTS)
+def test_resources_are_the_spec_defaults_and_local_overrides(component):
+    default = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}}
+    local = {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "1000m", "memory": "1Gi"}}
+    assert container(render(), component)["resources"] == default
+    assert container(render(["values-production.yaml"]), component)["resources"] == default
+    assert container(render(["values-local.yaml"]), component)["resources"] == local
+
+
+def test_images_default_to_the_chart_app_version_and_take_a_given_tag():
+    assert container(render(), "backend")["image"] == "todo-list-backend:v1.0.0"
+    tagged = render(sets=["frontend.image.tag=v1.2.3"])
+    assert container(tagged, "frontend")["image"] == "todo-list-frontend:v1.2.3"
+    assert container(render(["values-local.yaml"]), "frontend")["imagePullPolicy"] == "IfNotPresent"
+
+
+@pytest.mark.parametrize("component", COMPONENTS)
+def test_a_config_change_rolls_the_pods_through_the_checksum(component):
+    annotations = lambda m: m.get("Deployment", f"todo-list-{component}")["spec"]["template"]["metadata"]["annotations"]
+    before = annotations(render())
+    assert before == annotations(render()), "the same values must give the same checksums"
+    changed = {"frontend": "frontend.config.featureFlags.chat=true", "backend": "backend.config.logLevel=DEBUG"}
+    assert annotations(render(sets=[changed[component]]))["checksum/config"] != before["checksum/config"]
+    if component == "backend":
+        assert annotations(render(sets=["backend.secret.jwtSecret=another"]))["checksum/secret"] != before["checksum/secret"]
+
+
+def test_pods_pass_the_restricted_pod_security_standard(environment):
+    manifests = render(ENVIRONMENTS[environment])
+    pods = [d["spec"]["template"]["spec"] for d in manifests.of_kind("Deployment") + manifests.of_kind("StatefulSet")]
+    pods += [d["spec"] for d in manifests.of_kind("Pod")]
+    for pod in pods:
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        for sysctl in pod["securityContext"].get("sysctls", []):
+            assert sysctl["name"] == "net.ipv4.ip_unprivileged_port_start", "only safe sysctls are allowed"
+        for c in pod["containers"]:
+            assert c["securityContext"]["allowPrivilegeEscalation"] is False
+            assert c["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+
+
+def test_embedded_database_keeps_its_data_on_a_volume_claim(local):
+    statefulset = local.get("StatefulSet", "todo-list-postgresql")["spec"]
+    (claim,) = statefulset["volumeClaimTemplates"]
+    assert claim["metadata"]["name"] == "data" and claim["spec"]["resources"]["requests"]["storage"] == "1Gi"
+    mounts = statefulset["template"]["spec"]["containers"][0]["volumeMounts"]
+    assert {"name": "data", "mountPath": "/var/lib/postgresql/data"} in mounts
+
+
+def test_helm_test_pod_checks_the_frontend_and_the_backend_behind_it_and_can_run_again(local):
+    pod = local.get("Pod", "todo-list-test")
+    assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    assert pod["metadata"]["annotations"]["helm.sh/hook-delete-policy"] == "before-hook-creation,hook-succeeded"
+    script = pod["spec"]["containers"][0]["command"][-1]
+    assert "http://todo-list-frontend:80/" in script and "/api/todos" in script and "401" in script
+
+
+@pytest.mark.parametrize("env", sorted(ENVIRONMENTS))
+def test_manifests_are_valid_for_the_pinned_kubernetes_version(env, tmp_path):
+    result = helm_template(ENVIRONMENTS[env])
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / f"{env}.yaml"
+    out.write_text(result.stdout)
+    check = subprocess.run(
+        ["kubernetes-validate", "--strict", "--quiet", "-k", "1.34.0", str(out)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+@pytest.mark.parametrize("env", sorted(ENVIRONMENTS))
+def test_helm_lint_passes(env):
+    cmd = ["helm", "lint", "--strict", str(CHART)] + [a for f in ENVIRONMENTS[env] for a in ("--values", str(CHART / f))]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

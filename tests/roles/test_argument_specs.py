@@ -1,0 +1,91 @@
+"""Role inputs are documented once and validated before anything changes."""
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROLES = sorted(p.name for p in (ROOT / "roles").iterdir() if (p / "meta" / "argument_specs.yml").exists())
+
+
+def options(role):
+    """The inputs of every entry point of the role (main, or tasks_from entry points such as common's offline)."""
+    specs = yaml.safe_load((ROOT / "roles" / role / "meta" / "argument_specs.yml").read_text())["argument_specs"]
+    return {name: spec for entry in specs.values() for name, spec in entry.get("options", {}).items()}
+
+
+def test_every_role_documents_its_inputs():
+    assert ROLES == sorted(p.name for p in (ROOT / "roles").iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_defaults_and_argument_specs_name_the_same_inputs(role):
+    defaults = yaml.safe_load((ROOT / "roles" / role / "defaults" / "main.yml").read_text()) or {}
+    assert sorted(defaults) == sorted(options(role))
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_input_is_role_prefixed_and_described(role):
+    for name, spec in options(role).items():
+        assert name.startswith(role + "_"), name
+        assert spec.get("description"), f"{name} has no description"
+        assert spec.get("type"), f"{name} has no type"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_documented_defaults_equal_the_real_ones(role):
+    defaults = yaml.safe_load((ROOT / "roles" / role / "defaults" / "main.yml").read_text()) or {}
+    for name, spec in options(role).items():
+        if "default" in spec:
+            assert spec["default"] == defaults[name], name
+
+
+def run_role(role, tmp_path, **variables):
+    """Apply a role with these inputs against a kubeconfig that points nowhere: nothing can be touched."""
+    variables.setdefault("helm_release_kubeconfig", str(tmp_path / "no-cluster.yaml"))
+    extra = tmp_path / "vars.json"
+    extra.write_text(json.dumps({"role_under_test": role, **variables}))
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    return subprocess.run(
+        [str(pathlib.Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,",
+         "-e", f"ansible_python_interpreter={sys.executable}", "-e", f"@{extra}", str(ROOT / "tests/roles/apply_role.yml")],
+        capture_output=True, text=True, env=env, cwd=ROOT)
+
+
+REFUSED = [
+    ("helm_release", {"helm_release_action": "redeploy"}, "helm_release_action must be one of"),
+    ("helm_release", {"helm_release_image_tag": "latest"}, "helm_release_image_tag 'latest' is not of the form vX.Y.Z"),
+    ("helm_release", {"helm_release_rollback_revision": "previous"}, "helm_release_rollback_revision"),
+    ("helm_release", {"helm_release_values_files": ["values-staging.yaml"]}, "values-staging.yaml"),
+    ("helm_release", {"helm_release_values": {"backend": {"strategy": {"maxUnavailable": 1}}}},
+     "/backend/strategy/maxUnavailable"),
+    ("helm_release", {"helm_release_values": {"frontend": {"terminationGracePeriodSeconds": 5}}},
+     "/frontend/terminationGracePeriodSeconds"),
+    ("helm_release", {"helm_release_values": {"backend": {"resources": {"limits": {"cpu": "10m"}}}}},
+     "todo-list-backend: resources.limits.cpu (10m) is below resources.requests.cpu"),
+    ("helm_release", {"helm_release_image_tag": "v1.0.0", "helm_release_values": {"frontend": {"image": {"tag": "v2.0.0"}}}},
+     "frontend and backend must run the same version"),
+    ("cli_tools", {"cli_tools_helm_version": "4.1.4"}, "helm version '4.1.4' is not of the form vX.Y.Z"),
+    ("cli_tools", {"cli_tools_offline": "sometimes"}, "cli_tools_offline must be one of"),
+]
+
+
+@pytest.mark.parametrize("role, variables, message", REFUSED, ids=[f"{r}-{next(iter(v))}" for r, v, _ in REFUSED])
+def test_bad_input_is_refused_with_a_clear_message_before_anything_changes(role, variables, message, tmp_path):
+    result = run_role(role, tmp_path, **variables)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert message in output, output
+    assert "changed=0" in output, "nothing may change before the refusal"
+
+
+def test_helm_release_without_a_cluster_stops_after_rendering_with_one_clear_line(tmp_path):
+    result = run_role("helm_release", tmp_path)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "Render the chart with the final values before touching the cluster" in output
+    assert "no Kubernetes cluster answers through" in output and "the chart rendered fine" in output, output

@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 VENV ?= .venv
-PY313 ?= /root/.pyenv/versions/3.13.0/bin/python3.13
+# Python >= 3.12 for ansible-core 2.21: pyenv's 3.13 where present (its shim may not be active), else python3.13.
+PY313 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3.13))
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
@@ -16,7 +17,7 @@ help:  ## List the targets
 
 setup: $(VENV)/.installed  ## Build the Python virtualenv (Ansible, Molecule, linters, test tools)
 $(VENV)/.installed: requirements.txt
-	@test -x $(VENV)/bin/python || $$(command -v python3.13 || echo $(PY313)) -m venv $(VENV)
+	@test -x $(VENV)/bin/python || $(PY313) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements.txt
 	@touch $@
 

@@ -1,0 +1,63 @@
+"""What the Molecule verifiers share: clients of the live cluster and ways to run code inside its pods."""
+import base64
+import hashlib
+import json
+import os
+import pathlib
+import subprocess
+
+import pytest
+import testinfra
+from kubernetes import client, config
+
+NAMESPACE = "todo-list"
+RELEASE = "todo-list"
+KUBECONFIG = os.environ.get("KUBECONFIG") or str(pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "kubeconfig")
+
+
+@pytest.fixture(scope="session")
+def api():
+    config.load_kube_config(config_file=KUBECONFIG)
+    return client.ApiClient()
+
+
+@pytest.fixture(scope="session")
+def core(api):
+    return client.CoreV1Api(api)
+
+
+@pytest.fixture(scope="session")
+def apps(api):
+    return client.AppsV1Api(api)
+
+
+def pods(core, component):
+    selector = f"app.kubernetes.io/instance={RELEASE},app={component}"
+    return [p for p in core.list_namespaced_pod(NAMESPACE, label_selector=selector).items
+            if p.metadata.deletion_timestamp is None and p.status.phase == "Running"]
+
+
+def pod_host(pod, container):
+    """A testinfra host inside a running container (testinfra's kubectl backend)."""
+    return testinfra.get_host(
+        f"kubectl://{pod.metadata.name}?container={container}&namespace={NAMESPACE}&kubeconfig={KUBECONFIG}")
+
+
+def in_cluster_python(core, script):
+    """Run a Python script inside a backend pod (its image has python3): requests made there cross the cluster's
+    Services and DNS exactly as the pods' own traffic does."""
+    pod = pods(core, "backend")[0]
+    result = pod_host(pod, "backend").run("python3 -c %s", script)
+    assert result.rc == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def secret_digest(core, name, key):
+    """sha256 of a Secret value, so tests compare secrets without ever printing them."""
+    data = core.read_namespaced_secret(name, NAMESPACE).data[key]
+    return hashlib.sha256(base64.b64decode(data)).hexdigest()
+
+
+def helm(*args):
+    return subprocess.run(["helm", *args, "--namespace", NAMESPACE, "--kubeconfig", KUBECONFIG],
+                          capture_output=True, text=True, check=False)

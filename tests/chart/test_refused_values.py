@@ -45,3 +45,7 @@ def test_limits_equal_to_requests_in_other_units_are_accepted():
 def test_production_without_any_database_secret_is_refused_with_what_to_set():
     error = refusal(["values-production.yaml"], ["backend.secret.existingSecret="])
     assert "backend.secret.databaseUrl is required" in error
+
+
+def test_a_pre_stop_sleep_that_eats_the_grace_period_is_refused():
+    assert "/backend/preStopSleepSeconds" in refusal(sets=["backend.preStopSleepSeconds=30"])

@@ -206,3 +206,10 @@ def test_helm_lint_passes(env):
     cmd = ["helm", "lint", "--strict", str(CHART)] + [a for f in ENVIRONMENTS[env] for a in ("--values", str(CHART / f))]
     result = subprocess.run(cmd, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("component", COMPONENTS)
+def test_terminating_pods_keep_serving_while_their_endpoint_is_dropped(environment, component):
+    pod = render(ENVIRONMENTS[environment]).get("Deployment", f"todo-list-{component}")["spec"]["template"]["spec"]
+    sleep = pod["containers"][0]["lifecycle"]["preStop"]["sleep"]["seconds"]
+    assert 0 < sleep < pod["terminationGracePeriodSeconds"] - 15, "the app still needs time for its own shutdown"

@@ -1,9 +1,9 @@
 """A bounded, steady HTTP client that runs inside a pod of the cluster (python3 of the backend image).
 
 It logs a user in through BASE, then sends authenticated GET /api/todos (and GET /) with CONCURRENCY workers
-until DURATION seconds pass or MAX_REQUESTS are sent, and prints one JSON summary: requests sent and failed,
+until DURATION seconds pass, MAX_REQUESTS are sent or the file STOP_FILE appears, and prints one JSON summary: requests sent and failed,
 latency percentiles, and the first errors. Standard library only: it is piped into `python3 -` in the pod.
-Configuration comes from the environment: BASE, DURATION, CONCURRENCY, MAX_REQUESTS, EMAIL, PASSWORD.
+Configuration comes from the environment: BASE, DURATION, CONCURRENCY, MAX_REQUESTS, STOP_FILE, EMAIL, PASSWORD.
 """
 import json
 import os
@@ -19,6 +19,7 @@ MAX_REQUESTS = int(os.environ.get("MAX_REQUESTS", "200000"))
 EMAIL = os.environ.get("EMAIL", "load@example.com")
 PASSWORD = os.environ.get("PASSWORD", "load-password")
 PATHS = os.environ.get("PATHS", "/api/todos,/").split(",")
+STOP_FILE = os.environ.get("STOP_FILE", "")
 
 
 def call(method, path, body=None, token=None, timeout=10):
@@ -49,7 +50,7 @@ def main():
 
     def worker(n):
         i = n
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not (STOP_FILE and os.path.exists(STOP_FILE)):
             with lock:
                 if counts["sent"] >= MAX_REQUESTS:
                     return

@@ -1,0 +1,84 @@
+"""Settings come only from the environment; a missing one stops the process with one clear line."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import URL, make_url
+
+DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
+DATABASE_PARTS = ("DATABASE_HOST", "DATABASE_NAME", "DATABASE_USER", "DATABASE_PASSWORD")
+
+
+class ConfigError(Exception):
+    """Raised with a one-line message naming every missing or invalid setting."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: URL = field(repr=False)
+    jwt_secret: str = field(repr=False)
+    openai_api_key: str = field(default="", repr=False)
+    openai_model: str = "gpt-4o-mini"
+    openai_base_url: str = DEFAULT_OPENAI_BASE_URL
+    log_level: str = "INFO"
+    app_env: str = "development"
+    jwt_expire_minutes: int = 60 * 24
+    port: int = 8000
+
+    @property
+    def database_target(self) -> str:
+        """Where the database is, for logs: host, port and name, never the credentials."""
+        url = self.database_url
+        return f"{url.host}:{url.port or 5432}/{url.database}"
+
+
+def _database_url(env: dict[str, str]) -> URL | None:
+    raw = env.get("DATABASE_URL", "").strip()
+    if raw:
+        try:
+            url = make_url(raw)
+        except Exception as exc:  # noqa: BLE001 - the message must not echo the URL (it holds the password)
+            raise ConfigError("DATABASE_URL is not a valid database URL") from exc
+        if not url.drivername.startswith(("postgresql", "postgres")):
+            raise ConfigError("DATABASE_URL must be a postgresql:// URL")
+        return url.set(drivername="postgresql+psycopg")
+    if all(env.get(name, "").strip() for name in DATABASE_PARTS):
+        port = env.get("DATABASE_PORT", "").strip() or "5432"
+        if not port.isdigit():
+            raise ConfigError("DATABASE_PORT must be a number")
+        return URL.create(
+            "postgresql+psycopg",
+            username=env["DATABASE_USER"],
+            password=env["DATABASE_PASSWORD"],
+            host=env["DATABASE_HOST"].strip(),
+            port=int(port),
+            database=env["DATABASE_NAME"].strip(),
+        )
+    return None
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    missing = []
+    if not env.get("JWT_SECRET", ""):
+        missing.append("JWT_SECRET")
+    url = _database_url(env)
+    if url is None:
+        absent = [name for name in DATABASE_PARTS if not env.get(name, "").strip()]
+        missing.append(f"DATABASE_URL (or {', '.join(absent)})")
+    if missing:
+        raise ConfigError("missing " + " and ".join(missing))
+    log_level = env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
+    if log_level not in ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"):
+        raise ConfigError(f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (got {log_level!r})")
+    return Settings(
+        database_url=url,
+        jwt_secret=env["JWT_SECRET"],
+        openai_api_key=env.get("OPENAI_API_KEY", "").strip(),
+        openai_model=env.get("OPENAI_MODEL", "").strip() or "gpt-4o-mini",
+        openai_base_url=(env.get("OPENAI_BASE_URL", "").strip() or DEFAULT_OPENAI_BASE_URL).rstrip("/"),
+        log_level=log_level,
+        app_env=env.get("APP_ENV", "").strip() or "development",
+        port=int(env.get("PORT", "8000") or 8000),
+    )

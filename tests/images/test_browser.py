@@ -1,0 +1,79 @@
+"""A person's path through the page, in headless Chromium (Debian's chromium + chromium-driver, driven by
+Selenium), on the real frontend container proxying to the real backend container: register, log in, add,
+complete, delete. A screenshot is kept under artifacts/."""
+import pathlib
+import shutil
+import tempfile
+import uuid
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+from conftest import ROOT
+
+ARTIFACTS = ROOT / "artifacts"
+CHROMIUM = shutil.which("chromium")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+@pytest.fixture
+def browser():
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.fail("chromium and chromium-driver are missing: apt-get install chromium chromium-driver (make test-app does it)")
+    profile = tempfile.mkdtemp(prefix="todo-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+                 "--window-size=1100,800", f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def test_a_person_registers_logs_in_adds_completes_and_deletes_a_todo(stack, browser):
+    wait = WebDriverWait(browser, 15)
+    email = f"person-{uuid.uuid4().hex[:6]}@example.com"
+    browser.get(stack["frontend"] + "/")
+    wait.until(lambda d: d.find_element(By.ID, "env").text == "image-test")  # /config.json reached the page
+
+    browser.find_element(By.ID, "email").send_keys(email)
+    browser.find_element(By.ID, "password").send_keys("browser-pass")
+    browser.find_element(By.ID, "register").click()
+    wait.until(EC.text_to_be_present_in_element((By.ID, "message"), "Registered"))
+
+    browser.find_element(By.ID, "login").click()
+    wait.until(EC.visibility_of_element_located((By.ID, "todos")))
+    assert browser.find_element(By.ID, "who").text == email
+    wait.until(EC.visibility_of_element_located((By.ID, "empty")))
+
+    for title in ("Water the plants", "Write the report"):
+        browser.find_element(By.ID, "title").send_keys(title)
+        browser.find_element(By.ID, "add").click()
+        wait.until(EC.text_to_be_present_in_element((By.ID, "list"), title))
+    items = browser.find_elements(By.CSS_SELECTOR, "#list li")
+    assert [i.find_element(By.CLASS_NAME, "title").text for i in items] == ["Water the plants", "Write the report"]
+
+    items[0].find_element(By.CLASS_NAME, "complete").click()
+    wait.until(lambda d: "done" in d.find_elements(By.CSS_SELECTOR, "#list li")[0].get_attribute("class"))
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "frontend-todos.png"))
+
+    browser.find_elements(By.CSS_SELECTOR, "#list li")[1].find_element(By.CLASS_NAME, "delete").click()
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#list li")) == 1)
+    [remaining] = browser.find_elements(By.CSS_SELECTOR, "#list li")
+    assert remaining.find_element(By.CLASS_NAME, "title").text == "Water the plants"
+    assert "done" in remaining.get_attribute("class")
+
+    browser.refresh()  # the todos live in the backend, not the page
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#list li")) == 1)
+    browser.find_element(By.ID, "logout").click()
+    wait.until(EC.visibility_of_element_located((By.ID, "auth")))

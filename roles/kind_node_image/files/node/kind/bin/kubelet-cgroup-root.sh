@@ -1,0 +1,15 @@
+#!/bin/sh
+# Creates the kubelet's cgroup root. cgroup v1: the entrypoint created it in every hierarchy but the
+# systemd one may be missing. cgroup v2: enable the controllers for /kubelet and /kubelet.slice
+# (possible only now that systemd has moved every process out of the root cgroup).
+set -eu
+if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+  enable() { sed -e 's/ / +/g' -e 's/^/+/' "/sys/fs/cgroup/$1/cgroup.controllers" >"/sys/fs/cgroup/$1/cgroup.subtree_control"; }
+  enable /
+  for group in kubelet kubelet.slice; do
+    mkdir -p "/sys/fs/cgroup/$group"
+    enable "$group"
+  done
+else
+  mkdir -p /sys/fs/cgroup/systemd/kubelet
+fi

@@ -4,6 +4,7 @@ import pathlib
 
 import pytest
 import yaml
+from kubernetes.utils import parse_quantity
 
 from live import NAMESPACE, RELEASE, helm, in_cluster_python, pod_host, pods, secret_digest
 
@@ -56,9 +57,10 @@ def test_frontend_pod_resolves_the_backend_by_service_dns_and_gets_its_health(co
     service_ip = core.read_namespaced_service(f"{RELEASE}-backend", NAMESPACE).spec.cluster_ip
     resolved = frontend.run("getent hosts %s", f"{RELEASE}-backend.{NAMESPACE}.svc.cluster.local")
     assert resolved.rc == 0 and resolved.stdout.split()[0] == service_ip
+    # The frontend image has no HTTP client; bash's /dev/tcp resolves the Service name like any client would.
     health = frontend.run(
-        "perl -MIO::Socket::INET -e '$s=IO::Socket::INET->new(PeerAddr=>shift,PeerPort=>8000,Timeout=>5) or die $!;"
-        "print $s \"GET /health HTTP/1.0\\r\\nHost: backend\\r\\n\\r\\n\"; print <$s>' %s", f"{RELEASE}-backend")
+        "bash -c 'exec 3<>/dev/tcp/$0/8000 && printf \"GET /health HTTP/1.0\\r\\nHost: backend\\r\\n\\r\\n\" >&3"
+        " && timeout 5 cat <&3' %s", f"{RELEASE}-backend")
     assert health.rc == 0, health.stderr
     assert health.stdout.startswith("HTTP/1.") and " 200 " in health.stdout.splitlines()[0]
     assert json.loads(health.stdout.split("\r\n\r\n", 1)[1]) == {"status": "ok"}
@@ -118,8 +120,10 @@ def test_secret_keys_reach_the_backend_without_being_printed(core):
 def test_requests_and_limits_are_the_local_values(core, component):
     for pod in pods(core, component):
         resources = pod.spec.containers[0].resources
-        assert resources.requests == LOCAL[component]["resources"]["requests"]
-        assert resources.limits == LOCAL[component]["resources"]["limits"]
+        for kind in ("requests", "limits"):
+            wanted = LOCAL[component]["resources"][kind]
+            got = getattr(resources, kind)
+            assert {k: parse_quantity(v) for k, v in got.items()} == {k: parse_quantity(v) for k, v in wanted.items()}
 
 
 def test_helm_test_passes(core):

@@ -1,5 +1,7 @@
 # Molecule scenarios on a live kind cluster (each creates its own cluster and deletes it at the end).
-MOLECULE_SCENARIOS ?= default upgrade resilience
+# `make test` runs the default scenario; upgrade and resilience: make test-molecule MOLECULE_SCENARIOS="upgrade resilience".
+MOLECULE_SCENARIOS ?= default
+TEST_TARGETS += test-molecule
 
 .PHONY: test-molecule
 test-molecule: setup  ## Every Molecule scenario: deploy, idempotence, verify live objects, upgrade, failures

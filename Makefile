@@ -19,6 +19,8 @@ setup: $(VENV)/.installed  ## Build the Python virtualenv (Ansible, Molecule, li
 $(VENV)/.installed: requirements.txt
 	@test -x $(VENV)/bin/python || $(PY313) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements.txt
+	@# The `ansible` package bundles the pinned collections; Galaxy is asked only for a pin it does not satisfy.
+	$(VENV)/bin/ansible-galaxy collection install -r collections/requirements.yml
 	@touch $@
 
 deploy: setup  ## Build, create the local cluster and install the release (inventories/local)

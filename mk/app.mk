@@ -31,7 +31,8 @@ images: setup app-docker  ## Build the images with the image_build role (IMAGES_
 
 # A second run with nothing changed must change nothing (layer cache, cached Debian bases, same report).
 images-idempotent: images
-	ansible-playbook playbooks/images.yml -e '{"image_build_offline": "$(IMAGES_OFFLINE)"}' -e image_build_report_path=$(IMAGES_REPORT) \
+	@mkdir -p build
+	set -o pipefail; ansible-playbook playbooks/images.yml -e '{"image_build_offline": "$(IMAGES_OFFLINE)"}' -e image_build_report_path=$(IMAGES_REPORT) \
 	  | tee build/images-second-run.log | tail -n 3
 	@grep -qE 'changed=0 +unreachable=0 +failed=0' build/images-second-run.log || { echo "second image build changed something" >&2; exit 1; }
 

@@ -1,6 +1,6 @@
 # Molecule scenarios on a live kind cluster (each creates its own cluster and deletes it at the end).
-# `make test` runs the default scenario; upgrade and resilience: make test-molecule MOLECULE_SCENARIOS="upgrade resilience".
-MOLECULE_SCENARIOS ?= default
+# `make test` runs all three; one of them: make test-molecule MOLECULE_SCENARIOS=upgrade.
+MOLECULE_SCENARIOS ?= default upgrade resilience
 TEST_TARGETS += test-molecule
 
 .PHONY: test-molecule

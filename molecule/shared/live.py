@@ -43,11 +43,27 @@ def pod_host(pod, container):
         f"kubectl://{pod.metadata.name}?container={container}&namespace={NAMESPACE}&kubeconfig={KUBECONFIG}")
 
 
+# Prepended to the scripts run in the cluster: JSON calls through the frontend Service, errors as (status, body).
+HTTP_CALL = r"""
+import json, urllib.error, urllib.request, uuid
+BASE = "http://todo-list-frontend:80"
+def call(method, path, body=None, token=None):
+    req = urllib.request.Request(BASE + path, method=method, data=json.dumps(body).encode() if body is not None else None)
+    req.add_header("Content-Type", "application/json")
+    if token: req.add_header("Authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            raw = r.read(); return r.status, json.loads(raw) if raw else None
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+"""
+
+
 def in_cluster_python(core, script):
-    """Run a Python script inside a backend pod (its image has python3): requests made there cross the cluster's
-    Services and DNS exactly as the pods' own traffic does."""
+    """Run a Python script inside a backend pod (its image has python3), with `call` (HTTP_CALL) defined: requests
+    made there cross the cluster's Services and DNS exactly as the pods' own traffic does."""
     pod = pods(core, "backend")[0]
-    result = pod_host(pod, "backend").run("python3 -c %s", script)
+    result = pod_host(pod, "backend").run("python3 -c %s", HTTP_CALL + script)
     assert result.rc == 0, result.stderr
     return json.loads(result.stdout)
 

@@ -67,17 +67,6 @@ def test_frontend_pod_resolves_the_backend_by_service_dns_and_gets_its_health(co
 
 
 USER_JOURNEY = r"""
-import json, urllib.error, urllib.request, uuid
-BASE = "http://todo-list-frontend:80"
-def call(method, path, body=None, token=None):
-    req = urllib.request.Request(BASE + path, method=method, data=json.dumps(body).encode() if body is not None else None)
-    req.add_header("Content-Type", "application/json")
-    if token: req.add_header("Authorization", "Bearer " + token)
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            raw = r.read(); return r.status, json.loads(raw) if raw else None
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
 steps = {}
 email = f"molecule-{uuid.uuid4().hex[:8]}@example.com"
 steps["register"] = call("POST", "/api/auth/register", {"email": email, "password": "correct-horse"})[0]

@@ -13,15 +13,6 @@ from load_client import SteadyLoad, delete_client_pod, start_client_pod
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 
 TODOS = r"""
-import json, urllib.error, urllib.request
-BASE = "http://todo-list-frontend:80"
-def call(method, path, body=None, token=None):
-    req = urllib.request.Request(BASE + path, method=method, data=json.dumps(body).encode() if body is not None else None)
-    req.add_header("Content-Type", "application/json")
-    if token: req.add_header("Authorization", "Bearer " + token)
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r: return r.status, json.loads(r.read() or b"null")
-    except urllib.error.HTTPError as e: return e.code, None
 call("POST", "/api/auth/register", {"email": "keeper@example.com", "password": "keeper-password"})
 token = call("POST", "/api/auth/login", {"email": "keeper@example.com", "password": "keeper-password"})[1]["access_token"]
 if ACTION == "create":

@@ -32,7 +32,7 @@ def docker_images(repository_suffix):
 
 def run_cluster_playbook(state, kubeconfig, images=(), log=None):
     """Apply playbooks/cluster.yml; returns (completed process, seconds)."""
-    variables = {"kind_cluster_state": state, "kind_cluster_name": CLUSTER,
+    variables = {"todo_k8s_cluster_provider": "kind", "kind_cluster_state": state, "kind_cluster_name": CLUSTER,
                  "kind_cluster_kubeconfig": str(kubeconfig), "kind_cluster_images": list(images)}
     if os.environ.get("TODO_K8S_TEST_OFFLINE"):
         variables["kind_cluster_offline"] = os.environ["TODO_K8S_TEST_OFFLINE"]

@@ -71,6 +71,9 @@ REFUSED = [
      "frontend and backend must run the same version"),
     ("cli_tools", {"cli_tools_helm_version": "4.1.4"}, "helm version '4.1.4' is not of the form vX.Y.Z"),
     ("cli_tools", {"cli_tools_offline": "sometimes"}, "cli_tools_offline must be one of"),
+    ("minikube", {"minikube_state": "running"}, "minikube_state must be one of"),
+    ("minikube", {"minikube_container_runtime": "rkt"}, "minikube_container_runtime must be one of"),
+    ("minikube", {"minikube_cpus": 1}, "the node needs at least 2 CPUs and 1800 MB"),
 ]
 
 

@@ -12,4 +12,7 @@ if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
   done
 else
   mkdir -p /sys/fs/cgroup/systemd/kubelet
+  # systemd mounts hugetlb after the entrypoint ran, and only when the host already has that hierarchy (another
+  # container's systemd made it); the kubelet then refuses to start without its root there too.
+  if [ -d /sys/fs/cgroup/hugetlb ]; then mkdir -p /sys/fs/cgroup/hugetlb/kubelet /sys/fs/cgroup/hugetlb/kubelet.slice; fi
 fi

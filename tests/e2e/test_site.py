@@ -1,0 +1,160 @@
+"""`ansible-playbook site.yml -i inventories/local` end to end on Minikube: it deploys and says where the app is,
+a second run changes nothing, a person uses the app in a browser and finds their todo after a reload, and each
+bad input stops the run with one clear line before anything is touched."""
+import json
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+from conftest import NAMESPACE, RELEASE, ROOT, failure_message, kubectl, recap, site
+
+ARTIFACTS = ROOT / "artifacts"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def helm_revision(kubeconfig):
+    history = subprocess.run(["helm", "--kubeconfig", str(kubeconfig), "history", RELEASE, "-n", NAMESPACE, "-o", "json"],
+                             capture_output=True, text=True, check=True).stdout
+    return max(r["revision"] for r in json.loads(history))
+
+
+def test_first_run_deploys_on_minikube_and_says_where_the_app_is(deployed, kubeconfig):
+    out = deployed.stdout
+    assert recap(deployed)["failed"] == 0
+    assert "Open the app at http://127.0.0.1:8080/" in out and "port-forward service/todo-list-frontend 8080:80" in out
+    assert "todo-list-backend:v1.0.0 sha256:" in out and "todo-list-frontend:v1.0.0 sha256:" in out
+    ready, total = map(int, __import__("re").search(r"Pods ready: (\d+)\s+of (\d+) containers", out).groups())
+    assert ready == total >= 3
+    nodes = json.loads(kubectl(kubeconfig, "get", "nodes", "-o", "json", check=True).stdout)["items"]
+    assert [n["metadata"]["name"] for n in nodes] == ["todo-e2e"]
+    assert nodes[0]["status"]["nodeInfo"]["kubeletVersion"] == "v1.34.4"
+
+
+def test_second_run_changes_nothing_and_adds_no_helm_revision(deployed, kubeconfig):
+    revision = helm_revision(kubeconfig)
+    result, _ = site(kubeconfig, "site-second")
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert recap(result)["changed"] == 0, [l for l in result.stdout.splitlines() if l.startswith("changed:")]
+    assert helm_revision(kubeconfig) == revision
+
+
+@pytest.fixture
+def app_url(deployed, kubeconfig):
+    port = free_port()
+    forward = subprocess.Popen(["kubectl", "--kubeconfig", str(kubeconfig), "-n", NAMESPACE, "port-forward",
+                                f"service/{RELEASE}-frontend", f"{port}:80"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.5)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        forward.terminate()
+        forward.wait(10)
+
+
+@pytest.fixture
+def browser():
+    chromium, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and chromedriver):
+        pytest.fail("chromium and chromium-driver are missing: apt-get install chromium chromium-driver (make test-e2e does it)")
+    profile = tempfile.mkdtemp(prefix="todo-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+                 "--window-size=1100,800", f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def test_a_person_adds_and_completes_a_todo_in_a_browser_and_finds_it_after_a_reload(app_url, browser):
+    wait = WebDriverWait(browser, 20)
+    email, title = f"e2e-{uuid.uuid4().hex[:6]}@example.com", "Check the Minikube deployment"
+    browser.get(app_url + "/")
+    wait.until(lambda d: d.find_element(By.ID, "env").text == "development")  # values-local.yaml reached the page
+
+    browser.find_element(By.ID, "email").send_keys(email)
+    browser.find_element(By.ID, "password").send_keys("e2e-password")
+    browser.find_element(By.ID, "register").click()
+    wait.until(EC.text_to_be_present_in_element((By.ID, "message"), "Registered"))
+    browser.find_element(By.ID, "login").click()
+    wait.until(EC.visibility_of_element_located((By.ID, "todos")))
+    assert browser.find_element(By.ID, "who").text == email
+
+    browser.find_element(By.ID, "title").send_keys(title)
+    browser.find_element(By.ID, "add").click()
+    wait.until(EC.text_to_be_present_in_element((By.ID, "list"), title))
+    browser.find_element(By.CSS_SELECTOR, "#list li .complete").click()
+    wait.until(lambda d: "done" in d.find_element(By.CSS_SELECTOR, "#list li").get_attribute("class"))
+
+    browser.refresh()  # persisted in PostgreSQL behind the backend, not in the page
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#list li")) == 1)
+    [item] = browser.find_elements(By.CSS_SELECTOR, "#list li")
+    assert item.find_element(By.CLASS_NAME, "title").text == title
+    assert "done" in item.get_attribute("class")
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "site-minikube.png"))
+
+
+def refused(kubeconfig, name, variables, nothing_changed=True):
+    """Run site.yml with a bad input: it fails and, unless said otherwise, has changed nothing before the refusal."""
+    result, _ = site(kubeconfig, name, variables)
+    assert result.returncode != 0, result.stdout[-3000:]
+    if nothing_changed:
+        assert recap(result)["changed"] == 0, [l for l in result.stdout.splitlines() if l.startswith("changed:")]
+    return failure_message(result)
+
+
+def test_a_profile_bigger_than_the_free_memory_is_refused(deployed, kubeconfig):
+    message = refused(kubeconfig, "refused-memory", {"minikube_profile": "todo-e2e-huge", "minikube_memory_mb": 10_000_000})
+    assert message.startswith("Not enough memory for the Minikube profile todo-e2e-huge: it asks for 10000000 MB")
+    assert "todo-e2e-huge" not in subprocess.run(["docker", "ps", "-a", "--format", "{{.Names}}"],
+                                                 capture_output=True, text=True, check=True).stdout
+
+
+def test_a_taken_local_port_is_refused_before_anything_changes(deployed, kubeconfig):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        message = refused(kubeconfig, "refused-port", {"todo_k8s_app_port": port})
+    assert message.startswith(f"Port {port} on this machine is already taken")
+
+
+def test_an_image_over_its_size_limit_is_refused_before_the_release_changes(deployed, kubeconfig, tmp_path):
+    revision = helm_revision(kubeconfig)
+    message = refused(kubeconfig, "refused-size", {"image_build_frontend_max_mb": 1,
+                                                   "todo_k8s_build_report": str(tmp_path / "images.json")},
+                      nothing_changed=False)  # the build report of the refused build is written, for the operator
+    assert "todo-list-frontend:v1.0.0" in message and "over its limit of 1 MB" in message
+    assert helm_revision(kubeconfig) == revision
+
+
+def test_docker_that_is_missing_and_not_installable_is_refused(deployed, kubeconfig):
+    message = refused(kubeconfig, "refused-docker", {"docker_engine_packages": ["todo-k8s-no-such-docker-package"]})
+    assert message.startswith("Docker is missing and could not be installed")

@@ -2,21 +2,17 @@
 a second run changes nothing, a person uses the app in a browser and finds their todo after a reload, and each
 bad input stops the run with one clear line before anything is touched."""
 import json
-import shutil
 import socket
 import subprocess
-import tempfile
 import time
 import uuid
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import NAMESPACE, RELEASE, ROOT, failure_message, kubectl, recap, site
+from site_run import NAMESPACE, RELEASE, ROOT, failure_message, kubectl, recap, site
 
 ARTIFACTS = ROOT / "artifacts"
 
@@ -70,26 +66,6 @@ def app_url(deployed, kubeconfig):
     finally:
         forward.terminate()
         forward.wait(10)
-
-
-@pytest.fixture
-def browser():
-    chromium, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (chromium and chromedriver):
-        pytest.fail("chromium and chromium-driver are missing: apt-get install chromium chromium-driver (make test-e2e does it)")
-    profile = tempfile.mkdtemp(prefix="todo-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-                 "--window-size=1100,800", f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def test_a_person_adds_and_completes_a_todo_in_a_browser_and_finds_it_after_a_reload(app_url, browser):

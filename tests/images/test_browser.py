@@ -1,14 +1,8 @@
 """A person's path through the page, in headless Chromium (Debian's chromium + chromium-driver, driven by
 Selenium), on the real frontend container proxying to the real backend container: register, log in, add,
 complete, delete. A screenshot is kept under artifacts/."""
-import pathlib
-import shutil
-import tempfile
 import uuid
 
-import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
@@ -16,27 +10,6 @@ from selenium.webdriver.support.ui import WebDriverWait
 from conftest import ROOT
 
 ARTIFACTS = ROOT / "artifacts"
-CHROMIUM = shutil.which("chromium")
-CHROMEDRIVER = shutil.which("chromedriver")
-
-
-@pytest.fixture
-def browser():
-    if not (CHROMIUM and CHROMEDRIVER):
-        pytest.fail("chromium and chromium-driver are missing: apt-get install chromium chromium-driver (make test-app does it)")
-    profile = tempfile.mkdtemp(prefix="todo-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-                 "--window-size=1100,800", f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def test_a_person_registers_logs_in_adds_completes_and_deletes_a_todo(stack, browser):

@@ -12,7 +12,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-from site_run import NAMESPACE, RELEASE, ROOT, failure_message, kubectl, recap, site
+from site_run import NAMESPACE, PROFILE, RELEASE, ROOT, failure_message, kubectl, recap, site
 
 ARTIFACTS = ROOT / "artifacts"
 
@@ -95,6 +95,32 @@ def test_a_person_adds_and_completes_a_todo_in_a_browser_and_finds_it_after_a_re
     assert "done" in item.get_attribute("class")
     ARTIFACTS.mkdir(exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "site-minikube.png"))
+
+
+def test_an_image_rebuilt_under_the_same_tag_replaces_the_one_in_the_node(deployed, kubeconfig):
+    probe = "todo-e2e-probe:v1"
+
+    def image_id(ref):
+        return subprocess.run(["docker", "image", "inspect", "-f", "{{.Id}}", ref],
+                              capture_output=True, text=True, check=True).stdout.strip()
+
+    def node_id():
+        listing = subprocess.run(["minikube", "image", "ls", "--format", "json", "-p", PROFILE],
+                                 capture_output=True, text=True, check=True).stdout
+        return {tag: image["id"] for image in json.loads(listing) for tag in image["repoTags"]}.get(f"docker.io/library/{probe}")
+
+    try:
+        for number, source in enumerate(["todo-k8s/postgres:17", "todo-list-frontend:v1.0.0"]):
+            subprocess.run(["docker", "tag", source, probe], check=True)  # "rebuilt": other content, same tag
+            result, _ = site(kubeconfig, f"image-reload-{number}", {"minikube_images": [probe]}, playbook="playbooks/cluster.yml")
+            assert result.returncode == 0, result.stdout[-3000:]
+            assert recap(result)["changed"] >= 1
+            assert node_id() == image_id(source)
+        result, _ = site(kubeconfig, "image-reload-unchanged", {"minikube_images": [probe]}, playbook="playbooks/cluster.yml")
+        assert recap(result)["changed"] == 0
+    finally:
+        subprocess.run(["minikube", "image", "rm", probe, "-p", PROFILE], capture_output=True)
+        subprocess.run(["docker", "rmi", probe], capture_output=True)
 
 
 def refused(kubeconfig, name, variables, nothing_changed=True):

@@ -28,3 +28,29 @@ def browser():
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def log_in_as_new_user(browser):
+    """A function that opens the app's page at URL, waits until it shows APP_ENV (its /config.json was read),
+    registers EMAIL with PASSWORD, logs in and checks the page names EMAIL; returns its WebDriverWait."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def log_in(url, app_env, email, password, timeout=15):
+        # The list is re-rendered after each change: an element found a moment ago may be gone, so look again.
+        wait = WebDriverWait(browser, timeout, ignored_exceptions=[StaleElementReferenceException])
+        browser.get(url + "/")
+        wait.until(lambda d: d.find_element(By.ID, "env").text == app_env)
+        browser.find_element(By.ID, "email").send_keys(email)
+        browser.find_element(By.ID, "password").send_keys(password)
+        browser.find_element(By.ID, "register").click()
+        wait.until(EC.text_to_be_present_in_element((By.ID, "message"), "Registered"))
+        browser.find_element(By.ID, "login").click()
+        wait.until(EC.visibility_of_element_located((By.ID, "todos")))
+        assert browser.find_element(By.ID, "who").text == email
+        return wait
+
+    return log_in

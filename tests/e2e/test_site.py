@@ -10,7 +10,6 @@ import uuid
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
 
 from site_run import NAMESPACE, PROFILE, RELEASE, ROOT, failure_message, kubectl, recap, site
 
@@ -68,19 +67,10 @@ def app_url(deployed, kubeconfig):
         forward.wait(10)
 
 
-def test_a_person_adds_and_completes_a_todo_in_a_browser_and_finds_it_after_a_reload(app_url, browser):
-    wait = WebDriverWait(browser, 20)
+def test_a_person_adds_and_completes_a_todo_in_a_browser_and_finds_it_after_a_reload(app_url, browser, log_in_as_new_user):
     email, title = f"e2e-{uuid.uuid4().hex[:6]}@example.com", "Check the Minikube deployment"
-    browser.get(app_url + "/")
-    wait.until(lambda d: d.find_element(By.ID, "env").text == "development")  # values-local.yaml reached the page
-
-    browser.find_element(By.ID, "email").send_keys(email)
-    browser.find_element(By.ID, "password").send_keys("e2e-password")
-    browser.find_element(By.ID, "register").click()
-    wait.until(EC.text_to_be_present_in_element((By.ID, "message"), "Registered"))
-    browser.find_element(By.ID, "login").click()
-    wait.until(EC.visibility_of_element_located((By.ID, "todos")))
-    assert browser.find_element(By.ID, "who").text == email
+    # APP_ENV "development": values-local.yaml reached the page.
+    wait = log_in_as_new_user(app_url, "development", email, "e2e-password", timeout=20)
 
     browser.find_element(By.ID, "title").send_keys(title)
     browser.find_element(By.ID, "add").click()

@@ -5,27 +5,15 @@ import uuid
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import ROOT
 
 ARTIFACTS = ROOT / "artifacts"
 
 
-def test_a_person_registers_logs_in_adds_completes_and_deletes_a_todo(stack, browser):
-    wait = WebDriverWait(browser, 15)
+def test_a_person_registers_logs_in_adds_completes_and_deletes_a_todo(stack, browser, log_in_as_new_user):
     email = f"person-{uuid.uuid4().hex[:6]}@example.com"
-    browser.get(stack["frontend"] + "/")
-    wait.until(lambda d: d.find_element(By.ID, "env").text == "image-test")  # /config.json reached the page
-
-    browser.find_element(By.ID, "email").send_keys(email)
-    browser.find_element(By.ID, "password").send_keys("browser-pass")
-    browser.find_element(By.ID, "register").click()
-    wait.until(EC.text_to_be_present_in_element((By.ID, "message"), "Registered"))
-
-    browser.find_element(By.ID, "login").click()
-    wait.until(EC.visibility_of_element_located((By.ID, "todos")))
-    assert browser.find_element(By.ID, "who").text == email
+    wait = log_in_as_new_user(stack["frontend"], "image-test", email, "browser-pass")
     wait.until(EC.visibility_of_element_located((By.ID, "empty")))
 
     for title in ("Water the plants", "Write the report"):

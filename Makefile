@@ -4,8 +4,12 @@ SHELL := /bin/bash
 VENV ?= .venv
 # Python >= 3.12 for ansible-core 2.21: pyenv's 3.13 where present (its shim may not be active), else python3.13.
 PY313 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3.13))
-export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+# Every role caches under TODO_K8S_CACHE_DIR and installs tools into TODO_K8S_BIN_DIR (role defaults read both);
+# `make test-cold` points them at empty folders.
+export TODO_K8S_CACHE_DIR ?= /var/cache/todo-k8s
+export TODO_K8S_BIN_DIR ?= /usr/local/bin
+export PATH := $(abspath $(VENV))/bin:$(TODO_K8S_BIN_DIR):$(PATH)
 
 # Each mk/*.mk adds its targets and appends its test targets to TEST_TARGETS; static checks come first.
 include mk/static.mk
@@ -26,5 +30,9 @@ $(VENV)/.installed: requirements.txt
 deploy: setup  ## Build, create the local cluster and install the release (inventories/local)
 	ansible-playbook site.yml -i inventories/local
 
-test: setup  ## Every check: static, chart, app, images, cluster
-	$(MAKE) $(TEST_TARGETS)
+# One make per target, so that each one's wall time is printed (CI logs and cold-machine reports read them).
+test: setup  ## Every check: static, chart, roles, app, images, cluster, e2e, installers, Molecule
+	@for target in $(TEST_TARGETS); do started=$$(date +%s); \
+	  $(MAKE) --no-print-directory $$target; rc=$$?; seconds=$$(( $$(date +%s) - started )); \
+	  if [ $$rc -ne 0 ]; then echo "make test: $$target FAILED after $$seconds s" >&2; exit $$rc; fi; \
+	  echo "make test: $$target done in $$seconds s"; done

@@ -1,8 +1,8 @@
 # The app (backend tests on a real PostgreSQL, browser test) and its images (built offline, run under Docker).
-APP_VENV := app/backend/.venv
+APP_VENV ?= app/backend/.venv
 APP_PY := $(APP_VENV)/bin/python
 APP_APT_PACKAGES := postgresql chromium chromium-driver mmdebstrap gzip
-IMAGES_REPORT ?= /var/cache/todo-k8s/reports/images.json
+IMAGES_REPORT ?= $(TODO_K8S_CACHE_DIR)/reports/images.json
 IMAGES_OFFLINE ?= true
 TEST_TARGETS += test-app test-images
 
@@ -37,7 +37,7 @@ images-idempotent: images
 	@grep -qE 'changed=0 +unreachable=0 +failed=0' build/images-second-run.log || { echo "second image build changed something" >&2; exit 1; }
 
 test-backend: app-venv app-apt-packages  ## Backend contract tests on a throwaway real PostgreSQL
-	cd app/backend && .venv/bin/python -m pytest -q -p no:cacheprovider
+	cd app/backend && $(abspath $(APP_PY)) -m pytest -q -p no:cacheprovider
 
 test-browser: app-venv app-apt-packages images  ## Headless Chromium drives the page on the frontend + backend containers
 	IMAGE_BUILD_REPORT=$(IMAGES_REPORT) $(APP_PY) -m pytest -q -p no:cacheprovider tests/images/test_browser.py

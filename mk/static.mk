@@ -6,9 +6,11 @@ TEST_TARGETS += lint test-chart test-roles
 tools: setup  ## Install the pinned helm and kubectl (cli_tools role)
 	ansible-playbook playbooks/tools.yml
 
-lint: setup  ## yamllint, ansible-lint (production profile), syntax check of every playbook
+lint: setup  ## yamllint, ansible-lint (production profile), commands cut by a comment, syntax check of every playbook
 	yamllint --strict .
 	ansible-lint --offline --strict
+	python tests/lint/plain_scalars.py
+	pytest -q -p no:cacheprovider tests/lint
 	for p in $(PLAYBOOKS); do ansible-playbook --syntax-check -i inventories/local $$p || exit 1; \
 	  ansible-playbook --syntax-check -i inventories/production $$p || exit 1; done
 

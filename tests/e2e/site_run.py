@@ -4,11 +4,13 @@ import json
 import os
 import pathlib
 import re
+import shutil
 import subprocess
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-ANSIBLE_PLAYBOOK = ROOT / ".venv" / "bin" / "ansible-playbook"
+# The tool virtualenv's (first on the PATH `make` sets; VENV may be elsewhere, e.g. under `make test-cold`).
+ANSIBLE_PLAYBOOK = pathlib.Path(shutil.which("ansible-playbook") or ROOT / ".venv" / "bin" / "ansible-playbook")
 PROFILE = os.environ.get("TODO_K8S_TEST_PROFILE", "todo-e2e")
 LOGS = ROOT / "build" / "e2e"
 NAMESPACE = RELEASE = "todo-list"

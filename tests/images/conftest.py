@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-REPORT = pathlib.Path(os.environ.get("IMAGE_BUILD_REPORT", "/var/cache/todo-k8s/reports/images.json"))
+REPORT = pathlib.Path(os.environ.get("IMAGE_BUILD_REPORT", os.environ.get("TODO_K8S_CACHE_DIR", "/var/cache/todo-k8s")
+                                     + "/reports/images.json"))
 RESTRICTED = ["--read-only", "--tmpfs", "/tmp:rw,size=64m", "--cap-drop", "ALL", "--security-opt", "no-new-privileges"]
 DB_PASSWORD = "image-test-password"
 JWT_SECRET = "image-test-jwt-secret-of-32-bytes-or-more"

@@ -17,12 +17,12 @@ $(APP_VENV)/.installed: app/backend/requirements.txt app/backend/requirements-de
 app-apt-packages:  ## Debian packages the app tests need (PostgreSQL server, Chromium and its driver, mmdebstrap)
 	@missing=$$(for p in $(APP_APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then echo "apt-get install $$missing"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends $$missing >/dev/null; fi
 
 # The docker_engine role manages dockerd in site.yml; here only a stopped daemon is started (no systemd here).
 app-docker:
 	@docker info >/dev/null 2>&1 || { \
-	  command -v dockerd >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null; }; \
+	  command -v dockerd >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 docker.io >/dev/null; }; \
 	  echo "starting dockerd"; nohup dockerd >/var/log/dockerd.log 2>&1 & \
 	  for i in $$(seq 60); do docker info >/dev/null 2>&1 && exit 0; sleep 1; done; echo "dockerd did not start" >&2; exit 1; }
 

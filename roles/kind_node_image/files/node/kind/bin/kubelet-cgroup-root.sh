@@ -13,6 +13,9 @@ if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
 else
   mkdir -p /sys/fs/cgroup/systemd/kubelet
   # systemd mounts hugetlb after the entrypoint ran, and only when the host already has that hierarchy (another
-  # container's systemd made it); the kubelet then refuses to start without its root there too.
-  if [ -d /sys/fs/cgroup/hugetlb ]; then mkdir -p /sys/fs/cgroup/hugetlb/kubelet /sys/fs/cgroup/hugetlb/kubelet.slice; fi
+  # container's systemd made it); the kubelet then refuses to start without its root there too. On a host without
+  # a hugetlb hierarchy (a fresh machine) only the empty folder exists on the read-only tmpfs: nothing to do.
+  if findmnt -rn -t cgroup /sys/fs/cgroup/hugetlb >/dev/null; then
+    mkdir -p /sys/fs/cgroup/hugetlb/kubelet /sys/fs/cgroup/hugetlb/kubelet.slice
+  fi
 fi

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# For `make test-cold`: remove this project's Docker images (ours: todo-k8s/*, todo-list-*, the Minikube
-# storage-provisioner we build, and the component images our node images carry) so that no build is skipped
-# because its image is still in Docker. The cold run rebuilds every one of them under the same tag. Images a
-# container still uses are kept and named; nothing else of Docker is touched.
+# For `make test-cold`: remove this project's Docker images (todo-k8s/*, todo-list-*, the Minikube
+# storage-provisioner we build) so that no build is skipped because its image is still in Docker; the cold run
+# rebuilds every one under the same tag. registry.k8s.io/* stay (they may be a user's own pulls; our component
+# image build does not look at them, its stamp is in the cache). Images a container uses are kept and named.
 set -uo pipefail
 command -v docker >/dev/null && docker info >/dev/null 2>&1 || { echo "test-cold: no Docker running: no image to remove"; exit 0; }
 mapfile -t images < <(docker images --format '{{.Repository}}:{{.Tag}}' \

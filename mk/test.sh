@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make test: each target in turn with its wall time, while playbooks/prebuild.yml builds the offline Go binaries
-# (Kubernetes, the node's tools, minikube) in the background at low priority. On a cold machine that overlaps
-# the Go builds with the first targets; on a warm one it finds everything built in seconds. A target that needs
-# a binary still being built waits on that build's lock. Usage: mk/test.sh TARGET...
+# (Kubernetes, the node's tools, minikube) in the background at low priority. On a cold machine it pays where
+# the targets wait on clusters (measured: nothing net during the first, CPU-busy targets; minikube ready for e2e);
+# on a warm one it finds everything built in seconds. A target that needs a binary still being built waits on
+# that build's lock. Usage: mk/test.sh TARGET...
 set -uo pipefail
 mkdir -p build
 nice -n 10 ansible-playbook -i inventories/local playbooks/prebuild.yml >build/prebuild.log 2>&1 &

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Builds one static binary from a Go module at a pinned version, through a wrapper module.
 #
-#   build-go-binary.sh MODULE VERSION PACKAGE OUTPUT
+#   build-go-binary.sh MODULE VERSION PACKAGE OUTPUT [MAIN_GO]
 #   e.g. build-go-binary.sh go.etcd.io/etcd/server/v3 v3.6.5 go.etcd.io/etcd/server/v3 /var/cache/.../etcd
+#
+# With MAIN_GO (a Go file of package main), the binary is the wrapper module itself built from that file, which
+# imports what it needs from MODULE; PACKAGE is then ".". CoreDNS is built so, with only the plugins it needs.
 #
 # A wrapper module (rather than `go install MODULE@VERSION`) also builds modules whose go.mod has
 # replace directives, such as etcd's. GOMODCACHE and GOCACHE come from the environment, so a second
@@ -13,6 +16,7 @@ module=${1:?usage: build-go-binary.sh MODULE VERSION PACKAGE OUTPUT}
 version=${2:?usage}
 package=${3:?usage}
 output=${4:?usage}
+main_go=${5:-}
 module_dir="$(dirname "$output")/module"
 
 export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=mod
@@ -33,9 +37,12 @@ mkdir -p "$module_dir"
   grep -E '^go ' "$upstream_gomod" || echo "go 1.24.0"
   echo
   echo "require $module $version"
-  echo
-  echo "tool $package"
+  if [ -z "$main_go" ]; then
+    echo
+    echo "tool $package"
+  fi
 } >"$module_dir/go.mod"
+[ -z "$main_go" ] || cp "$main_go" "$module_dir/main.go"
 cd "$module_dir"
 
 stage "resolve dependencies (go mod tidy)"

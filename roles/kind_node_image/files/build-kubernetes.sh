@@ -67,11 +67,16 @@ done
 
 mkdir -p "$dest"
 rm -f "$dest/.complete"
+# One go build for all of them: every shared package compiles once, and a binary links while the next one's
+# own packages compile (one build per binary left a core idle through each link).
+rm -rf "$dest.tmp"
+mkdir -p "$dest.tmp"
+stage "go build ${binaries[*]} ($(( $(date +%s) - started )) s so far)"
+go build -trimpath -ldflags "$ldflags" -o "$dest.tmp/" "${binaries[@]/#/k8s.io/kubernetes/cmd/}"
 for b in "${binaries[@]}"; do
-  stage "go build $b ($(( $(date +%s) - started )) s so far)"
-  go build -trimpath -ldflags "$ldflags" -o "$dest/$b.tmp" "k8s.io/kubernetes/cmd/$b"
-  mv "$dest/$b.tmp" "$dest/$b"
+  mv "$dest.tmp/$b" "$dest/$b"
 done
+rmdir "$dest.tmp"
 
 stage "check the version stamp"
 "$dest/kubeadm" version -o short | grep -qx "$version"

@@ -171,6 +171,91 @@ def bench_images(repeat):
             "ratio": {c: round(statistics.median(rebuild[c]) / statistics.median(cold[c]), 2) for c in built}}
 
 
+def _container_memory_kib(name):
+    """RSS now and its peak (VmHWM) of the backend process (PID 1 in its container)."""
+    status = run(["docker", "exec", name, "cat", "/proc/1/status"]).stdout
+    value = lambda key: int(re.search(rf"^{key}:\s+(\d+) kB", status, re.M).group(1))
+    return value("VmRSS"), value("VmHWM")
+
+
+def _burst(port, requests, concurrency):
+    """Send raw HTTP requests (bytes) from `concurrency` threads at once; the status line of each answer."""
+    import socket
+    from concurrent.futures import ThreadPoolExecutor
+
+    def send(raw):
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+            try:
+                sock.sendall(raw)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            return sock.recv(64).split(b"\r\n", 1)[0].decode()
+    with ThreadPoolExecutor(concurrency) as pool:
+        return list(pool.map(send, requests))
+
+
+def bench_memory(repeat, limit_mib=512):
+    """The backend container (the chart's memory limit) under bursts of max-size requests: valid todos of the
+    largest size, JSON-escaped (126 kB); 100 MB bodies, announced and chunked; logins (scrypt, 16 MiB each). RSS of
+    the process before, its peak and after, against the limit."""
+    report = json.loads(pathlib.Path("/var/cache/todo-k8s/reports/images.json").read_text())
+    refs = {image["component"]: image["ref"] for image in report["images"]}
+    net, db, api = "todo-bench-memory", "todo-bench-db", "todo-bench-backend"
+    run(["docker", "rm", "-f", db, api], check=False)
+    run(["docker", "network", "rm", net], check=False)
+    run(["docker", "network", "create", net])
+    try:
+        run(["docker", "run", "-d", "--name", db, "--network", net, "-e", "POSTGRES_USER=todo", "-e",
+             "POSTGRES_PASSWORD=bench-pw", "-e", "POSTGRES_DB=todo", refs.get("postgresql", "postgres:17")])
+        run(["docker", "run", "-d", "--name", api, "--network", net, "--memory", f"{limit_mib}m", "-p", "127.0.0.1::8000",
+             "-e", "DATABASE_URL=postgresql://todo:bench-pw@" + db + ":5432/todo",
+             "-e", "JWT_SECRET=bench-jwt-secret-of-at-least-32-bytes", refs["backend"]])
+        port = int(run(["docker", "port", api, "8000"]).stdout.split(":")[-1])
+        import urllib.request
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=2).status == 200:
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "backend not ready"
+                time.sleep(0.5)
+        def post(path, body, headers=b""):
+            return (b"POST " + path + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + headers +
+                    b"Content-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
+        credentials = b'{"email": "bench@example.com", "password": "bench-password"}'
+        _burst(port, [post(b"/api/auth/register", credentials)], 1)
+        token = json.loads(urllib.request.urlopen(urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/auth/login", data=credentials,
+            headers={"Content-Type": "application/json"})).read())["access_token"]
+        auth = f"Authorization: Bearer {token}\r\n".encode()
+        largest = json.dumps({"title": "\U0001F600" * 500, "description": "\U0001F600" * 10_000}).encode()
+        announced = (b"POST /api/auth/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 104857600\r\n\r\n" + b"x" * 1_000_000)
+        chunk = b"x" * 1_000_000
+        chunked = (b"POST /api/todos HTTP/1.1\r\nHost: x\r\n" + auth + b"Transfer-Encoding: chunked\r\n\r\n"
+                   + b"%x\r\n%s\r\n" % (len(chunk), chunk) * 10)
+        idle, _ = _container_memory_kib(api)
+        rounds, statuses = [], {}
+        for n in range(repeat):
+            log(f"memory {n + 1}/{repeat}")
+            for name, requests, concurrency in [
+                    ("largest valid todo", [post(b"/api/todos", largest, auth)] * 64, 16),
+                    ("100 MB announced", [announced] * 32, 16), ("100 MB chunked", [chunked] * 16, 8),
+                    ("login", [post(b"/api/auth/login", credentials)] * 32, 16)]:
+                for line in _burst(port, requests, concurrency):
+                    statuses.setdefault(name, {}).setdefault(line.split(" ")[1] if " " in line else line, 0)
+                    statuses[name][line.split(" ")[1] if " " in line else line] += 1
+            rounds.append(_container_memory_kib(api))
+        peak = max(hwm for _, hwm in rounds)
+        return {"limit_mib": limit_mib, "idle_rss_mib": round(idle / 1024, 1),
+                "peak_rss_mib": round(peak / 1024, 1), "share_of_limit": round(peak / 1024 / limit_mib, 3),
+                "rss_after_each_round_mib": [round(rss / 1024, 1) for rss, _ in rounds], "statuses": statuses}
+    finally:
+        run(["docker", "rm", "-f", db, api], check=False)
+        run(["docker", "network", "rm", net], check=False)
+
+
 def load_command(*env):
     return ["kubectl", "--kubeconfig", str(KUBECONFIG), "-n", NAMESPACE, "exec", "-i", "bench-client", "--",
             "env", *env, "python3", "-"]
@@ -285,6 +370,7 @@ class LoadSampler(threading.Thread):
 
 def markdown(results):
     d, n, i, u, t, m = (results.get(k, {}) for k in ("deploy", "noop", "images", "upgrade", "throughput", "molecule"))
+    mem = results.get("memory", {})
     fmt = lambda s, unit=" s": f"{s['median']}{unit} ({s['min']}–{s['max']}, n={s['n']})"
     load = results["load"]
     lines = [f"# Benchmarks ({results['date']})", "",
@@ -321,6 +407,11 @@ def markdown(results):
                   f"| straight to the backend Service | {fmt(b['rps'], '')} | {fmt(b['p99_ms'], ' ms')} | {b['failed']} |",
                   "", f"Proxy overhead: p99 ratio {t['proxy_p99_ratio']}, throughput ratio {t['proxy_rps_ratio']} "
                       "(frontend / backend, medians)."]
+    if mem:
+        lines += ["", f"Backend memory under bursts of max-size requests (container limit {mem['limit_mib']} MiB, the "
+                      f"chart's): idle {mem['idle_rss_mib']} MiB, peak {mem['peak_rss_mib']} MiB "
+                      f"({mem['share_of_limit']:.0%} of the limit), after each round "
+                      f"{', '.join(map(str, mem['rss_after_each_round_mib']))} MiB; answers {mem['statuses']}."]
     if m:
         lines += ["", "| Molecule scenario | warm caches (measured) | passed | cold caches (not measured end to end: composed estimate*) |",
                   "| --- | --- | --- | --- |"]
@@ -336,10 +427,12 @@ def markdown(results):
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--only", nargs="*", default=["deploy", "noop", "images", "throughput", "upgrade"])
+    parser.add_argument("--only", nargs="*", default=["deploy", "noop", "images", "throughput", "upgrade", "memory"])
     parser.add_argument("--molecule", nargs="*", default=[], help="scenarios to time (slow)")
     parser.add_argument("--molecule-repeat", type=int, help="times each scenario runs (default: --repeat)")
     parser.add_argument("--note", default="", help="what else ran on the machine")
+    parser.add_argument("--output", default="latest",
+                        help="results file name under bench/results (a partial run --only … should not replace latest)")
     args = parser.parse_args()
 
     sampler = LoadSampler()
@@ -347,11 +440,15 @@ def main():
     started = time.monotonic()
     results = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                "machine": f"{os.cpu_count()} cores", "repeat": args.repeat}
-    log("site.yml (cluster and release)")
-    results["first_site_yml_s"] = round(timed(playbook("site.yml"))[0], 1)
-    run(playbook("playbooks/images.yml", "-e", "image_build_tag=v1.0.1",
-                 "-e", f"image_build_report_path={BUILD_REPORT.with_name('images-bench-v1.0.1.json')}"))
-    run(["kind", "load", "docker-image", "--name", "todo-bench", "todo-list-frontend:v1.0.1", "todo-list-backend:v1.0.1"])
+    if "memory" in args.only:  # Docker only: first, before a cluster takes the machine's memory
+        results["memory"] = bench_memory(args.repeat)
+    if set(args.only) - {"memory"} or args.molecule:
+        log("site.yml (cluster and release)")
+        results["first_site_yml_s"] = round(timed(playbook("site.yml"))[0], 1)
+        run(playbook("playbooks/images.yml", "-e", "image_build_tag=v1.0.1",
+                     "-e", f"image_build_report_path={BUILD_REPORT.with_name('images-bench-v1.0.1.json')}"))
+        run(["kind", "load", "docker-image", "--name", "todo-bench", "todo-list-frontend:v1.0.1",
+             "todo-list-backend:v1.0.1"])
     if "deploy" in args.only:
         results["deploy"] = bench_deploy(args.repeat)
     if "noop" in args.only:
@@ -373,8 +470,8 @@ def main():
                        "max": max(samples), "samples_every_30_s": samples, "note": args.note,
                        "wall_minutes": round((time.monotonic() - started) / 60, 1)}
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
-    (RESULTS / "latest.md").write_text(markdown(results))
+    (RESULTS / f"{args.output}.json").write_text(json.dumps(results, indent=2) + "\n")
+    (RESULTS / f"{args.output}.md").write_text(markdown(results))
     print(markdown(results))
 
 

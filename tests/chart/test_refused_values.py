@@ -20,6 +20,7 @@ from conftest import refusal
     (["backend.replicaCont=2"], "additional properties 'replicaCont'"),
     (["frontend.podSecurityContext.runAsNonRoot=false"], "/frontend/podSecurityContext/runAsNonRoot"),
     (["postgresql.auth.password=p@ss/word"], "/postgresql/auth/password"),
+    (["backend.secret.jwtSecret=short"], "/backend/secret/jwtSecret"),
 ])
 def test_schema_refuses_the_value_and_names_it(sets, message):
     assert message in refusal(sets=sets)

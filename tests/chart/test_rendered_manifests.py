@@ -103,7 +103,8 @@ def test_configmaps_and_secret_have_the_spec_keys_and_reach_the_containers(local
     frontend = local.get("ConfigMap", "todo-list-frontend-config")["data"]
     assert frontend == {"API_URL": "http://todo-list-backend:8000", "APP_ENV": "development", "FEATURE_FLAGS": '{"chat":false}'}
     backend = local.get("ConfigMap", "todo-list-backend-config")["data"]
-    assert set(backend) == {"DATABASE_HOST", "DATABASE_PORT", "DATABASE_NAME", "OPENAI_MODEL", "LOG_LEVEL", "APP_ENV"}
+    assert set(backend) == {"DATABASE_HOST", "DATABASE_PORT", "DATABASE_NAME", "OPENAI_MODEL", "LOG_LEVEL", "APP_ENV",
+                           "FORWARDED_ALLOW_IPS"}
     assert backend["DATABASE_HOST"] == "todo-list-postgresql" and backend["DATABASE_PORT"] == "5432"
     secret = local.get("Secret", "todo-list-backend-secret")
     assert secret["type"] == "Opaque"
@@ -157,7 +158,7 @@ def test_a_config_change_rolls_the_pods_through_the_checksum(component):
     changed = {"frontend": "frontend.config.featureFlags.chat=true", "backend": "backend.config.logLevel=DEBUG"}
     assert annotations(render(sets=[changed[component]]))["checksum/config"] != before["checksum/config"]
     if component == "backend":
-        assert annotations(render(sets=["backend.secret.jwtSecret=another"]))["checksum/secret"] != before["checksum/secret"]
+        assert annotations(render(sets=["backend.secret.jwtSecret=another-secret-of-at-least-32-bytes"]))["checksum/secret"] != before["checksum/secret"]
 
 
 def test_pods_pass_the_restricted_pod_security_standard(environment):

@@ -109,7 +109,7 @@ def stack(images):
         wait_postgres(containers, db)
         backend = containers.run(images["backend"], "todo-list-backend", publish=8000, env={
             "DATABASE_URL": f"postgresql://todo:{DB_PASSWORD}@db:5432/todo", "JWT_SECRET": JWT_SECRET,
-            "APP_ENV": "test", "LOG_LEVEL": "INFO"})
+            "APP_ENV": "test", "LOG_LEVEL": "INFO", "FORWARDED_ALLOW_IPS": "*"})
         frontend = containers.run(images["frontend"], "todo-list-frontend", publish=80, env={
             "API_URL": "http://todo-list-backend:8000", "APP_ENV": "image-test", "FEATURE_FLAGS": '{"chat": true}'})
         urls = {"backend": containers.url(backend, 8000), "frontend": containers.url(frontend, 80)}

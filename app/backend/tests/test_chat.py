@@ -95,6 +95,17 @@ def test_chat_refuses_an_empty_message_with_422(backend_env, start_backend, fake
         assert http.post("/api/chat", json={"message": ""}, headers=headers).status_code == 422
 
 
+def test_chat_refuses_a_lone_surrogate_with_422_before_the_upstream_sees_it(backend_env, start_backend, fake_openai):
+    backend = start_backend(dict(backend_env, OPENAI_API_KEY="sk-x", OPENAI_BASE_URL=fake_openai.base_url))
+    backend.wait_ready()
+    with httpx.Client(base_url=backend.base, timeout=10) as http:
+        headers = register_and_login(http, "surrogate@example.com")
+        answer = http.post("/api/chat", content=rb'{"message": "\ud800"}',
+                           headers={**headers, "Content-Type": "application/json"})
+    assert answer.status_code == 422 and answer.json()["detail"][0]["loc"] == ["body", "message"]
+    assert fake_openai.requests == []
+
+
 def test_chat_reports_502_when_the_openai_api_fails(backend_env, start_backend):
     failing = FakeOpenAI(status=500)
     try:

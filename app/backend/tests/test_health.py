@@ -1,5 +1,13 @@
 """/health (liveness, startup) and /health/ready (readiness: the database answers)."""
-from conftest import free_port
+import os
+import signal
+import subprocess
+import time
+
+import httpx
+import psycopg
+
+from conftest import PostgresCluster, free_port
 
 
 def test_health_answers_ok(client):
@@ -36,3 +44,40 @@ def test_ready_turns_503_when_the_database_goes_away_and_back_to_200(client, pos
         finally:
             admin.execute(f'ALTER DATABASE "{dbname}" WITH ALLOW_CONNECTIONS true')
     assert client.get("/health/ready").status_code == 200
+
+
+def _cluster_pids(cluster: PostgresCluster) -> list[int]:
+    postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0])
+    children = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True, text=True).stdout.split()
+    return [postmaster, *map(int, children)]
+
+
+def test_ready_answers_503_within_the_probe_timeout_while_the_database_is_frozen(backend_env, start_backend):
+    """A database that accepts connections and never answers (every PostgreSQL process stopped, as a hung host or
+    a storage stall looks): /health/ready must still answer inside the probe's 3 s timeout, each time."""
+    cluster = PostgresCluster()
+    cluster.start()
+    try:
+        with psycopg.connect(host="127.0.0.1", port=cluster.port, user="postgres", dbname="postgres",
+                             autocommit=True) as admin:
+            admin.execute("CREATE DATABASE frozen")
+        backend = start_backend(dict(backend_env, DATABASE_URL=cluster.url("frozen")))
+        backend.wait_ready()
+        pids = _cluster_pids(cluster)
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            for _ in range(3):  # later probes find the first check still stuck: they must not wait longer
+                answer = httpx.get(backend.base + "/health/ready", timeout=3)  # the probe's timeoutSeconds
+                assert answer.status_code == 503, answer.text
+                assert "database" in answer.json()["reason"]
+            assert httpx.get(backend.base + "/health", timeout=3).status_code == 200
+        finally:
+            for pid in pids:
+                os.kill(pid, signal.SIGCONT)
+        deadline = time.monotonic() + 15
+        while httpx.get(backend.base + "/health/ready", timeout=5).status_code != 200:
+            assert time.monotonic() < deadline, "not ready again after the database thawed"
+            time.sleep(0.2)
+    finally:
+        cluster.stop()

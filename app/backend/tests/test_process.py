@@ -44,6 +44,26 @@ def test_missing_everything_names_every_missing_setting_in_one_line(backend_env)
     assert "JWT_SECRET" in line and "DATABASE_URL" in line and "DATABASE_HOST" in line
 
 
+@pytest.mark.parametrize(("name", "value", "line"), [
+    ("JWT_SECRET", "x", "JWT_SECRET must be at least 32 bytes"),
+    ("JWT_SECRET", "a" * 31, "JWT_SECRET must be at least 32 bytes"),
+    ("PORT", "abc", "PORT must be an integer from 1 to 65535"),
+    ("PORT", "70000", "PORT must be an integer from 1 to 65535"),
+    ("PORT", "-1", "PORT must be an integer from 1 to 65535"),
+])
+def test_an_invalid_setting_exits_at_start_with_one_clear_line(backend_env, name, value, line):
+    done = run_to_exit(dict(backend_env, **{name: value}))
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [f"todo-api: cannot start: {line}"]
+
+
+def test_the_chat_upstream_timeout_ends_inside_the_shutdown_drain():
+    from todo_api.__main__ import GRACEFUL_SHUTDOWN_SECONDS
+    from todo_api.main import CHAT_TIMEOUT
+
+    assert CHAT_TIMEOUT.connect + CHAT_TIMEOUT.read < GRACEFUL_SHUTDOWN_SECONDS
+
+
 def test_database_settings_from_parts_work_like_a_url(backend_env, postgres, start_backend):
     env = {k: v for k, v in backend_env.items() if k != "DATABASE_URL"}
     dbname = backend_env["DATABASE_URL"].rsplit("/", 1)[1]
@@ -55,7 +75,7 @@ def test_database_settings_from_parts_work_like_a_url(backend_env, postgres, sta
 
 
 def test_secrets_are_never_logged(backend_env, start_backend):
-    env = dict(backend_env, LOG_LEVEL="DEBUG", OPENAI_API_KEY="sk-never-log-me", JWT_SECRET="jwt-never-log-me")
+    env = dict(backend_env, LOG_LEVEL="DEBUG", OPENAI_API_KEY="sk-never-log-me", JWT_SECRET="jwt-never-log-me-jwt-never-log-me-0123")
     backend = start_backend(env)
     backend.wait_ready()
     with httpx.Client(base_url=backend.base, timeout=10) as http:

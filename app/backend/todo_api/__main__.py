@@ -7,6 +7,10 @@ import sys
 from .config import ConfigError, load_settings
 
 
+# Well inside the pod's 30 s terminationGracePeriodSeconds; the chat upstream's timeout (main.CHAT_TIMEOUT) is shorter.
+GRACEFUL_SHUTDOWN_SECONDS = 20
+
+
 def main() -> int:
     try:
         settings = load_settings()
@@ -26,7 +30,7 @@ def main() -> int:
         log_level=settings.log_level.lower(),
         access_log=settings.log_level == "DEBUG",
         proxy_headers=True,
-        timeout_graceful_shutdown=20,  # well inside the pod's 30 s terminationGracePeriodSeconds
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         server_header=False,
     )
     return 0

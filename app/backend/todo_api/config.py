@@ -8,6 +8,7 @@ from sqlalchemy.engine import URL, make_url
 
 DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
 DATABASE_PARTS = ("DATABASE_HOST", "DATABASE_NAME", "DATABASE_USER", "DATABASE_PASSWORD")
+MIN_JWT_SECRET_BYTES = 32  # HS256's key is 256 bits (RFC 7518 3.2)
 
 
 class ConfigError(Exception):
@@ -25,6 +26,13 @@ class Settings:
     app_env: str = "development"
     jwt_expire_minutes: int = 60 * 24
     port: int = 8000
+    # Not read from the environment: the bounds the API keeps whatever the deployment (tests may lower them).
+    # The largest valid body (a todo of 500 + 10,000 characters), JSON-escaped as \uXXXX pairs: 126,000 bytes.
+    max_body_bytes: int = 128 * 1024
+    login_failures_per_account: int = 10
+    login_failures_per_address: int = 100
+    login_window_seconds: float = 15 * 60
+    ready_timeout_seconds: float = 2.5
 
     @property
     def database_target(self) -> str:
@@ -69,6 +77,11 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         missing.append(f"DATABASE_URL (or {', '.join(absent)})")
     if missing:
         raise ConfigError("missing " + " and ".join(missing))
+    if len(env["JWT_SECRET"].encode("utf-8", "surrogateescape")) < MIN_JWT_SECRET_BYTES:
+        raise ConfigError(f"JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes")
+    port = env.get("PORT", "").strip() or "8000"
+    if not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+        raise ConfigError("PORT must be an integer from 1 to 65535")
     log_level = env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
     if log_level not in ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"):
         raise ConfigError(f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (got {log_level!r})")
@@ -80,5 +93,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         openai_base_url=(env.get("OPENAI_BASE_URL", "").strip() or DEFAULT_OPENAI_BASE_URL).rstrip("/"),
         log_level=log_level,
         app_env=env.get("APP_ENV", "").strip() or "development",
-        port=int(env.get("PORT", "8000") or 8000),
+        port=int(port),
     )

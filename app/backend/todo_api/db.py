@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, create_engine, text
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.pool import NullPool
 
 log = logging.getLogger("todo_api.db")
 
@@ -42,13 +43,21 @@ class Todo(Base):
 
 
 def make_engine(url: URL) -> Engine:
+    # hide_parameters: an error (and SQL logged at DEBUG) never shows the bound values (emails, password hashes).
     return create_engine(
         url,
         pool_pre_ping=True,
         pool_size=5,
         max_overflow=5,
+        hide_parameters=True,
         connect_args={"connect_timeout": 3, "application_name": "todo-api"},
     )
+
+
+def make_probe_engine(url: URL, timeout_seconds: int) -> Engine:
+    """A fresh connection per readiness check (no pooled socket to a frozen server to wait on forever)."""
+    return create_engine(url, poolclass=NullPool, hide_parameters=True,
+                         connect_args={"connect_timeout": timeout_seconds, "application_name": "todo-api-ready"})
 
 
 def migrate(engine: Engine) -> None:

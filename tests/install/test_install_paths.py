@@ -6,6 +6,7 @@ folder each time. Expensive builds (Kubernetes and the node's Go tools, minikube
 version: the test proves a second run finds them and builds nothing, and installs the cached minikube into an
 empty bin folder. Each installed tool is run and must print its pinned version.
 """
+import hashlib
 import json
 import os
 import pathlib
@@ -92,7 +93,10 @@ def test_kubernetes_and_the_node_tools_are_built_once_per_version(tmp_path):
                                "--kubernetes-version", VERSIONS["todo_k8s_kubernetes_version"]))["images"]
     coredns = next(i for i in images if "/coredns:" in i).rsplit(":", 1)[1]
     etcd = "v" + next(i for i in images if "/etcd:" in i).rsplit(":", 1)[1].rsplit("-", 1)[0]
-    assert (CACHE / "coredns" / coredns / "coredns").exists()
+    # CoreDNS is named after its version and its plugin list (roles/kind_node_image: a new list, a new build).
+    plugins = yaml.safe_load((ROOT / "roles/kind_node_image/defaults/main.yml").read_text())["kind_node_image_coredns_plugins"]
+    variant = hashlib.sha256(json.dumps(plugins).encode()).hexdigest()[:8]
+    assert (CACHE / "coredns" / f"{coredns}-{variant}" / "coredns").exists()
     assert (CACHE / "etcd" / etcd / "etcd").exists()
 
 

@@ -243,9 +243,10 @@ def bench_memory(repeat, limit_mib=512):
                     ("largest valid todo", [post(b"/api/todos", largest, auth)] * 64, 16),
                     ("100 MB announced", [announced] * 32, 16), ("100 MB chunked", [chunked] * 16, 8),
                     ("login", [post(b"/api/auth/login", credentials)] * 32, 16)]:
+                counts = statuses.setdefault(name, {})
                 for line in _burst(port, requests, concurrency):
-                    statuses.setdefault(name, {}).setdefault(line.split(" ")[1] if " " in line else line, 0)
-                    statuses[name][line.split(" ")[1] if " " in line else line] += 1
+                    code = line.split(" ")[1] if " " in line else line
+                    counts[code] = counts.get(code, 0) + 1
             rounds.append(_container_memory_kib(api))
         peak = max(hwm for _, hwm in rounds)
         return {"limit_mib": limit_mib, "idle_rss_mib": round(idle / 1024, 1),

@@ -2,6 +2,8 @@
 a fresh database per test, and helpers that start the backend as a real process."""
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import glob
 import os
 import pathlib
@@ -158,21 +160,28 @@ def start_backend():
         proc.stop()
 
 
-@pytest.fixture
-def client(database_url):
-    """The app in-process (FastAPI TestClient), against its own fresh database, schema migrated."""
+@contextlib.contextmanager
+def app_client(database_url: str, **overrides):
+    """The app in-process (FastAPI TestClient) on `database_url`, schema migrated; `overrides` replace settings."""
     from fastapi.testclient import TestClient
 
     sys.path.insert(0, str(BACKEND))
     from todo_api.config import load_settings
     from todo_api.main import create_app
 
-    settings = load_settings({"DATABASE_URL": database_url, "JWT_SECRET": JWT_SECRET})
+    settings = dataclasses.replace(load_settings({"DATABASE_URL": database_url, "JWT_SECRET": JWT_SECRET}), **overrides)
     with TestClient(create_app(settings)) as test_client:
         deadline = time.monotonic() + 20
         while test_client.get("/health/ready").status_code != 200:
             assert time.monotonic() < deadline, test_client.get("/health/ready").json()
             time.sleep(0.05)
+        yield test_client
+
+
+@pytest.fixture
+def client(database_url):
+    """The app in-process against its own fresh database."""
+    with app_client(database_url) as test_client:
         yield test_client
 
 

@@ -4,12 +4,11 @@ import hashlib
 import http.client
 import json
 import socket
-import time
 
 import httpx
 import pytest
 
-from conftest import JWT_SECRET, register_and_login
+from conftest import JWT_SECRET, app_client, register_and_login
 
 BIG_ID = 2**31  # one past PostgreSQL's integer
 
@@ -165,19 +164,8 @@ class Clock:
 @pytest.fixture
 def throttled_client(database_url):
     """The app with small limits (5 per account, 8 per address) and a clock the test moves."""
-    from dataclasses import replace
-
-    from fastapi.testclient import TestClient
-
-    from todo_api.config import load_settings
-    from todo_api.main import create_app
-
-    settings = replace(load_settings({"DATABASE_URL": database_url, "JWT_SECRET": JWT_SECRET}),
-                       login_failures_per_account=5, login_failures_per_address=8)
-    with TestClient(create_app(settings)) as test_client:
+    with app_client(database_url, login_failures_per_account=5, login_failures_per_address=8) as test_client:
         test_client.clock = test_client.app.state.throttle.clock = Clock()
-        while test_client.get("/health/ready").status_code != 200:
-            time.sleep(0.05)
         yield test_client
 
 

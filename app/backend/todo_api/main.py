@@ -32,6 +32,11 @@ from .throttle import LoginThrottle
 log = logging.getLogger("todo_api")
 
 
+def unavailable(exc: Exception) -> str:
+    """Why the database is not usable, for logs and /health/ready: the driver error's type, never its message."""
+    return f"database unavailable: {type(getattr(exc, 'orig', None) or exc).__name__}"
+
+
 class Migrator:
     """Brings the schema up in the background, retrying until the database answers, so the process serves
     /health (liveness) at once and /health/ready only says ready once the schema exists."""
@@ -51,7 +56,7 @@ class Migrator:
                 self.done.set()
                 return
             except OperationalError as exc:
-                self.last_error = f"database unavailable: {type(exc.orig).__name__ if exc.orig else 'error'}"
+                self.last_error = unavailable(exc)
                 log.warning("schema migration waits for the database (%s)", self.last_error)
             self.stop.wait(self.retry_seconds)
 
@@ -72,8 +77,7 @@ class Readiness:
         try:
             ping(self.engine)
         except Exception as exc:  # noqa: BLE001 - any failure means "not ready"; only its type is reported
-            orig = getattr(exc, "orig", None) or exc
-            return f"database unavailable: {type(orig).__name__}"
+            return unavailable(exc)
         return None
 
     async def problem(self) -> str | None:

@@ -9,8 +9,8 @@ CHART = pathlib.Path(__file__).resolve().parents[2] / "charts" / "todo-list-hack
 ENVIRONMENTS = {"default": [], "local": ["values-local.yaml"], "production": ["values-production.yaml"]}
 
 
-def helm_template(values_files=(), sets=(), release="todo-list"):
-    cmd = ["helm", "template", release, str(CHART), "--namespace", "todo-list"]
+def helm_template(values_files=(), sets=(), release="todo-list", chart=CHART, flags=()):
+    cmd = ["helm", "template", release, str(chart), "--namespace", "todo-list", *flags]
     for name in values_files:
         cmd += ["--values", str(CHART / name)]
     for item in sets:
@@ -34,9 +34,9 @@ def render(values_files=(), sets=()):
     return Manifests(d for d in yaml.safe_load_all(result.stdout) if d)
 
 
-def refusal(values_files=(), sets=()):
+def refusal(values_files=(), sets=(), **options):
     """The chart must refuse these values: return helm's message."""
-    result = helm_template(values_files, sets)
+    result = helm_template(values_files, sets, **options)
     assert result.returncode != 0, f"helm template accepted {sets}"
     return result.stderr
 

@@ -1,7 +1,9 @@
 """Every rule of the spec's validation table stops `helm template` with a message naming the value."""
+import subprocess
+
 import pytest
 
-from conftest import refusal
+from conftest import CHART, helm_template, refusal
 
 
 @pytest.mark.parametrize("sets, message", [
@@ -21,6 +23,26 @@ from conftest import refusal
     (["frontend.podSecurityContext.runAsNonRoot=false"], "/frontend/podSecurityContext/runAsNonRoot"),
     (["postgresql.auth.password=p@ss/word"], "/postgresql/auth/password"),
     (["backend.secret.jwtSecret=short"], "/backend/secret/jwtSecret"),
+    (["frontend.image.id=latest"], "/frontend/image/id"),
+    # The restricted Pod Security Standard cannot be weakened from values (issue 16).
+    (["backend.securityContext.privileged=true"], "/backend/securityContext/privileged"),
+    (["frontend.securityContext.readOnlyRootFilesystem=false"], "/frontend/securityContext/readOnlyRootFilesystem"),
+    (["backend.securityContext.capabilities.add={NET_ADMIN}"], "/backend/securityContext/capabilities/add"),
+    (["backend.securityContext.capabilities.drop={NET_RAW}"], "/backend/securityContext/capabilities/drop"),
+    (["backend.podSecurityContext.runAsUser=0"], "/backend/podSecurityContext/runAsUser"),
+    (["postgresql.podSecurityContext.bogus=1"], "additional properties 'bogus'"),
+    (["frontend.podSecurityContext.seccompProfile.type=Unconfined"], "/frontend/podSecurityContext/seccompProfile/type"),
+    (["frontend.podSecurityContext.sysctls[0].name=kernel.msgmax"], "/frontend/podSecurityContext/sysctls/0/name"),
+    # Every value typed, unknown keys refused at every level.
+    (["frontend.config.apiUrl=123"], "/frontend/config/apiUrl"),
+    (["frontend.config.apiUrl=not a url"], "/frontend/config/apiUrl"),
+    (["frontend.config.colour=blue"], "additional properties 'colour'"),
+    (["frontend.config.featureFlags.chat=maybe"], "/frontend/config/featureFlags/chat"),
+    (["frontend.secret.token=x"], "/frontend/secret"),
+    (["backend.nodeSelector.disk=1"], "/backend/nodeSelector/disk"),
+    (["postgresql.image.tag=latest"], "/postgresql/image/tag"),
+    (["postgresql.image.tag=1.0.0"], "/postgresql/image/tag"),
+    (["postgresql.image.tag=v1.0"], "/postgresql/image/tag"),
 ])
 def test_schema_refuses_the_value_and_names_it(sets, message):
     assert message in refusal(sets=sets)
@@ -50,3 +72,27 @@ def test_production_without_any_database_secret_is_refused_with_what_to_set():
 
 def test_a_pre_stop_sleep_that_eats_the_grace_period_is_refused():
     assert "/backend/preStopSleepSeconds" in refusal(sets=["backend.preStopSleepSeconds=30"])
+
+
+# The templates refuse a tag that is not a release version themselves: with the schema skipped, and for a chart
+# packaged with another appVersion (the tag then falls back to it).
+@pytest.mark.parametrize("sets, message", [
+    (["backend.image.tag=latest"], 'image todo-list-backend: tag "latest" is not a release version'),
+    (["frontend.image.tag=1.0.0"], 'image todo-list-frontend: tag "1.0.0" is not a release version'),
+    (["postgresql.image.tag=latest"], 'image postgres: tag "latest" is not a release version'),
+])
+def test_the_templates_refuse_a_tag_that_is_not_a_release_even_without_the_schema(sets, message):
+    assert message in refusal(sets=sets, flags=["--skip-schema-validation"])
+
+
+def test_a_chart_packaged_with_app_version_latest_refuses_to_render(tmp_path):
+    subprocess.run(["helm", "package", str(CHART), "--app-version", "latest", "--destination", str(tmp_path)],
+                   check=True, capture_output=True)
+    (packaged,) = tmp_path.glob("*.tgz")
+    assert 'tag "latest" is not a release version' in refusal(chart=packaged)
+
+
+@pytest.mark.parametrize("tag", ["17", "17.2", "17-trixie"])
+def test_postgresql_release_tags_are_accepted(tag):
+    result = helm_template(flags=["--set-string", f"postgresql.image.tag={tag}"])
+    assert result.returncode == 0, result.stderr

@@ -3,7 +3,7 @@ import subprocess
 
 import pytest
 
-from conftest import CHART, ENVIRONMENTS, helm_template, render
+from conftest import CHART, ENVIRONMENTS, helm_template, refusal, render
 
 COMPONENTS = {"frontend": 80, "backend": 8000}
 
@@ -36,6 +36,9 @@ def test_local_renders_exactly_the_spec_objects_and_the_embedded_database(local)
         ("Service", "todo-list-backend"),
         ("Service", "todo-list-frontend"),
         ("Service", "todo-list-postgresql"),
+        ("ServiceAccount", "todo-list-backend"),
+        ("ServiceAccount", "todo-list-frontend"),
+        ("ServiceAccount", "todo-list-postgresql"),
         ("StatefulSet", "todo-list-postgresql"),
     ])
 
@@ -51,6 +54,8 @@ def test_production_renders_hpas_and_no_database_nor_secret_of_its_own(productio
         ("Pod", "todo-list-test"),
         ("Service", "todo-list-backend"),
         ("Service", "todo-list-frontend"),
+        ("ServiceAccount", "todo-list-backend"),
+        ("ServiceAccount", "todo-list-frontend"),
     ])
 
 
@@ -161,6 +166,15 @@ def test_a_config_change_rolls_the_pods_through_the_checksum(component):
         assert annotations(render(sets=["backend.secret.jwtSecret=another-secret-of-at-least-32-bytes"]))["checksum/secret"] != before["checksum/secret"]
 
 
+@pytest.mark.parametrize("component", COMPONENTS)
+def test_a_rebuild_under_the_same_tag_rolls_the_pods_through_the_image_id(component):
+    annotations = lambda m: m.get("Deployment", f"todo-list-{component}")["spec"]["template"]["metadata"]["annotations"]
+    assert "todo-k8s/image-id" not in annotations(render()), "no ID given: no annotation"
+    first, second = (f"sha256:{digit * 64}" for digit in "ab")
+    assert annotations(render(sets=[f"{component}.image.id={first}"]))["todo-k8s/image-id"] == first
+    assert annotations(render(sets=[f"{component}.image.id={second}"]))["todo-k8s/image-id"] == second
+
+
 def test_pods_pass_the_restricted_pod_security_standard(environment):
     manifests = render(ENVIRONMENTS[environment])
     pods = [d["spec"]["template"]["spec"] for d in manifests.of_kind("Deployment") + manifests.of_kind("StatefulSet")]
@@ -214,3 +228,59 @@ def test_terminating_pods_keep_serving_while_their_endpoint_is_dropped(environme
     pod = render(ENVIRONMENTS[environment]).get("Deployment", f"todo-list-{component}")["spec"]["template"]["spec"]
     sleep = pod["containers"][0]["lifecycle"]["preStop"]["sleep"]["seconds"]
     assert 0 < sleep < pod["terminationGracePeriodSeconds"] - 15, "the app still needs time for its own shutdown"
+
+
+def pod_specs(manifests):
+    return {d["metadata"]["name"]: d["spec"]["template"]["spec"] for d in manifests if d["kind"] in ("Deployment", "StatefulSet")}
+
+
+def test_every_pod_runs_as_its_own_service_account_and_mounts_no_token(environment):
+    manifests = render(ENVIRONMENTS[environment])
+    accounts = {d["metadata"]["name"]: d for d in manifests.of_kind("ServiceAccount")}
+    for name, spec in pod_specs(manifests).items():
+        assert spec["serviceAccountName"] == name and spec["automountServiceAccountToken"] is False
+        assert accounts[name]["automountServiceAccountToken"] is False
+
+
+def test_the_extension_points_reach_the_pods():
+    backend = render(sets=["backend.podLabels.team=todo", "backend.podAnnotations.owner=ops", "backend.priorityClassName=high",
+                           "backend.extraEnv[0].name=EXTRA", "backend.extraEnv[0].value=one",
+                           "backend.nodeSelector.disk=ssd", "backend.topologySpreadConstraints[0].maxSkew=1",
+                           "backend.topologySpreadConstraints[0].topologyKey=kubernetes.io/hostname",
+                           "backend.topologySpreadConstraints[0].whenUnsatisfiable=ScheduleAnyway"]).get("Deployment", "todo-list-backend")
+    template = backend["spec"]["template"]
+    assert template["metadata"]["labels"]["team"] == "todo" and template["metadata"]["annotations"]["owner"] == "ops"
+    assert "checksum/config" in template["metadata"]["annotations"]
+    spec = template["spec"]
+    assert spec["priorityClassName"] == "high" and spec["nodeSelector"] == {"disk": "ssd"}
+    assert spec["topologySpreadConstraints"][0]["topologyKey"] == "kubernetes.io/hostname"
+    assert {"name": "EXTRA", "value": "one"} in spec["containers"][0]["env"]
+
+
+@pytest.mark.parametrize("sets, message", [
+    (["backend.podLabels.app=other"], "invalid propertyName 'app'"),
+    (["frontend.podAnnotations.checksum/config=x"], "invalid propertyName 'checksum/config'"),
+    (["backend.extraEnv[0].name=NOT-A-NAME"], "/backend/extraEnv/0/name"),
+])
+def test_the_extension_points_cannot_break_the_selector_or_the_checksums(sets, message):
+    assert message in refusal(sets=sets)
+
+
+def test_a_release_name_too_long_for_the_statefulset_is_refused_in_one_line():
+    result = helm_template(release="r" * 42)
+    assert result.returncode != 0 and f'name prefix "{"r" * 42}"' in result.stderr and "at most 41" in result.stderr
+    assert helm_template(release="r" * 41).returncode == 0
+
+
+def test_postgresql_waits_for_its_start_and_restarts_only_a_server_that_does_not_answer(local):
+    (container_,) = pod_specs(local)["todo-list-postgresql"]["containers"]
+    assert container_["startupProbe"]["failureThreshold"] * container_["startupProbe"]["periodSeconds"] >= 300
+    liveness, readiness = container_["livenessProbe"]["exec"]["command"][-1], container_["readinessProbe"]["exec"]["command"][-1]
+    assert liveness != readiness and liveness.endswith("[ $? -ne 2 ]") and "initialDelaySeconds" not in container_["livenessProbe"]
+
+
+def test_every_scratch_volume_has_a_size_limit(environment):
+    for name, spec in pod_specs(render(ENVIRONMENTS[environment])).items():
+        for volume in spec.get("volumes", []):
+            if "emptyDir" in volume:
+                assert volume["emptyDir"].get("sizeLimit"), f"{name}: volume {volume['name']}"

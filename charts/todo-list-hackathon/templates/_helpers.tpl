@@ -1,6 +1,13 @@
-{{/* Prefix of every object name: fullnameOverride, or the release name. */}}
+{{/*
+Prefix of every object name: fullnameOverride, or the release name. At most 41 characters, refused rather than
+cut: <prefix>-postgresql names a StatefulSet, whose pods fail past 52 (their revision label adds 11).
+*/}}
 {{- define "todo.prefix" -}}
-{{- default .Release.Name .Values.fullnameOverride | trunc 50 | trimSuffix "-" -}}
+{{- $prefix := default .Release.Name .Values.fullnameOverride -}}
+{{- if gt (len $prefix) 41 -}}
+{{- fail (printf "name prefix %q (the release name, or fullnameOverride) has %d characters: at most 41, so that %s-postgresql stays within Kubernetes' 52 for a StatefulSet" $prefix (len $prefix) $prefix) -}}
+{{- end -}}
+{{- $prefix -}}
 {{- end }}
 
 {{/* Name of a component's objects: <prefix>-<component>. Call with (list $ "frontend"). */}}
@@ -27,11 +34,20 @@ app.kubernetes.io/instance: {{ $.Release.Name }}
 app.kubernetes.io/component: {{ index . 1 }}
 {{- end }}
 
-{{/* image: repository:tag, the tag defaulting to the chart's appVersion. Call with (list $ .Values.frontend.image). */}}
+{{/*
+image: repository:tag, the tag defaulting to the chart's appVersion, refused unless it is a release version (the
+schema says so too; this holds with --skip-schema-validation and for a chart packaged with another appVersion).
+Call with (list $ .Values.frontend.image), or (list $ .Values.postgresql.image "postgres") for a PostgreSQL release.
+*/}}
 {{- define "todo.image" -}}
 {{- $ := index . 0 -}}
 {{- $image := index . 1 -}}
-{{- printf "%s:%s" $image.repository (default $.Chart.AppVersion $image.tag) -}}
+{{- $tag := toString (default $.Chart.AppVersion $image.tag) -}}
+{{- $pattern := ternary "^[1-9][0-9]*(\\.(0|[1-9][0-9]*))?(-[a-z0-9]+)?$" "^v(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)$" (gt (len .) 2) -}}
+{{- if not (regexMatch $pattern $tag) -}}
+{{- fail (printf "image %s: tag %q is not a release version (%s)" $image.repository $tag (ternary "MAJOR[.MINOR] of PostgreSQL" "vMAJOR.MINOR.PATCH" (gt (len .) 2))) -}}
+{{- end -}}
+{{- printf "%s:%s" $image.repository $tag -}}
 {{- end }}
 
 {{/* Where the frontend proxies /api/. */}}

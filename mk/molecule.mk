@@ -1,4 +1,5 @@
-# Molecule scenarios on a live kind cluster (each creates its own cluster and deletes it at the end).
+# Molecule scenarios on one live kind cluster, shared: default starts from none (its first step deletes any), the
+# others find it running, and the cluster is deleted at the end (a failing scenario deletes it itself: molecule's --destroy=always).
 # `make test` runs all three; one of them: make test-molecule MOLECULE_SCENARIOS=upgrade.
 MOLECULE_SCENARIOS ?= default upgrade resilience
 TEST_TARGETS += test-molecule
@@ -6,3 +7,4 @@ TEST_TARGETS += test-molecule
 .PHONY: test-molecule
 test-molecule: setup  ## Every Molecule scenario: deploy, idempotence, verify live objects, upgrade, failures
 	for s in $(MOLECULE_SCENARIOS); do molecule test -s $$s || exit 1; done
+	molecule destroy -s $(lastword $(MOLECULE_SCENARIOS))

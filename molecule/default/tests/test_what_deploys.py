@@ -1,0 +1,122 @@
+"""Every input that reaches the cluster deploys on the next run, and `--check --diff` shows it first without
+touching anything: a template edit, a values edit and a source edit, each on copies of the chart and the app (the
+tree is never edited), each asserted on the live objects. Runs after test_default.py: it changes the release."""
+import base64
+import json
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from live import NAMESPACE, RELEASE, helm, pods, pod_host
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+ANNOTATION = "todo-k8s.test/edited"
+# Where site.yml writes the build report (inventories/local/group_vars/all.yml).
+REPORT = pathlib.Path(os.environ.get("TODO_K8S_CACHE_DIR", "/var/cache/todo-k8s")) / "reports" / "images.json"
+
+
+def run(playbook, *flags, **variables):
+    """A playbook of the collection against the scenario's inventory; returns its output and PLAY RECAP counters."""
+    extra = ["-e", json.dumps(variables)] if variables else []
+    result = subprocess.run(
+        [str(pathlib.Path(sys.executable).parent / "ansible-playbook"), "-i", str(ROOT / "molecule/inventory/hosts.yml"),
+         str(ROOT / playbook), *extra, *flags],
+        capture_output=True, text=True, cwd=ROOT, env=dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+                                                           ANSIBLE_NOCOLOR="1"))
+    out = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout)  # Molecule forces colour on
+    assert result.returncode == 0, out[-4000:] + result.stderr[-2000:]
+    recap = re.search(r"^localhost\s*:\s*(.*)$", out, re.MULTILINE).group(1)
+    return out, {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", recap)}
+
+
+def revision():
+    return json.loads(helm("status", RELEASE, "--output=json").stdout)["version"]
+
+
+@pytest.fixture(scope="module")
+def chart(tmp_path_factory):
+    """A copy of the chart, to edit."""
+    copy = tmp_path_factory.mktemp("chart") / "todo-list-hackathon"
+    shutil.copytree(ROOT / "charts" / "todo-list-hackathon", copy)
+    return copy
+
+
+def edit(path, old, new):
+    text = path.read_text()
+    assert old in text, f"{path.name} no longer has {old!r}: update this test"
+    path.write_text(text.replace(old, new, 1))
+
+
+def service_annotations(core):
+    return core.read_namespaced_service(f"{RELEASE}-backend", NAMESPACE).metadata.annotations or {}
+
+
+def image_id(ref):
+    return subprocess.run(["docker", "image", "inspect", "--format", "{{.Id}}", ref],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_check_diff_of_site_yml_on_the_deployed_release_reports_nothing_and_touches_nothing():
+    before, report, backend = revision(), REPORT.stat().st_mtime_ns, image_id("todo-list-backend:v1.0.0")
+    out, counts = run("site.yml", "--check", "--diff")
+    assert counts["changed"] == 0, re.findall(r"^(?:changed|TASK).*", out, re.MULTILINE)
+    assert (revision(), REPORT.stat().st_mtime_ns, image_id("todo-list-backend:v1.0.0")) == (before, report, backend)
+
+
+def test_check_diff_of_a_template_edit_shows_the_manifest_change_and_touches_nothing(core, chart):
+    edit(chart / "templates" / "services.yaml", "metadata:\n  name:", f"metadata:\n  annotations:\n    {ANNOTATION}: edited\n  name:")
+    before = revision()
+    out, counts = run("playbooks/release.yml", "--check", "--diff", "-vvv", helm_release_chart_path=str(chart))
+    assert f"+    {ANNOTATION}: edited" in out and f"changed Service/{RELEASE}-backend" in out
+    assert counts["changed"] == 1
+    assert revision() == before and ANNOTATION not in service_annotations(core)
+    # The dry run and the release hold every Secret: none of their values shows, even at -vvv (the short ones,
+    # an empty API key or the user name "todo", would match anything).
+    values = [(s.metadata.name, v) for s in core.list_namespaced_secret(NAMESPACE).items for v in (s.data or {}).values()]
+    assert any(name.endswith("-secret") for name, _ in values)
+    for name, encoded in values:
+        plain = base64.b64decode(encoded).decode(errors="replace")
+        assert len(plain) < 16 or (encoded not in out and plain not in out), f"a value of the Secret {name} is in the output"
+
+
+def test_a_template_edit_deploys_and_a_rerun_changes_nothing(core, chart):
+    before = revision()
+    _, counts = run("playbooks/release.yml", helm_release_chart_path=str(chart))
+    assert counts["changed"] >= 1 and revision() == before + 1
+    assert service_annotations(core)[ANNOTATION] == "edited"
+    _, counts = run("playbooks/release.yml", helm_release_chart_path=str(chart))
+    assert counts["changed"] == 0 and revision() == before + 1
+
+
+def test_a_values_file_edit_shows_in_check_diff_then_deploys(core, chart):
+    edit(chart / "values-local.yaml", "config: {logLevel: DEBUG}", "config: {logLevel: WARNING}")
+    before = revision()
+    out, _ = run("playbooks/release.yml", "--check", "--diff", helm_release_chart_path=str(chart))
+    assert "-  LOG_LEVEL: DEBUG\n+  LOG_LEVEL: WARNING" in out and revision() == before
+    run("playbooks/release.yml", helm_release_chart_path=str(chart))
+    assert revision() == before + 1
+    assert core.read_namespaced_config_map(f"{RELEASE}-backend-config", NAMESPACE).data["LOG_LEVEL"] == "WARNING"
+
+
+def test_a_source_edit_rebuilds_the_image_and_rolls_pods_that_serve_it(apps, core, tmp_path):
+    app = tmp_path / "app"
+    shutil.copytree(ROOT / "app", app, ignore=shutil.ignore_patterns(".venv", "node_modules", "__pycache__", "wheels"))
+    edit(app / "backend" / "todo_api" / "main.py", 'FastAPI(title="todo-api"', 'FastAPI(title="todo-api, edited"')
+    deployed_id = lambda: apps.read_namespaced_deployment(f"{RELEASE}-backend", NAMESPACE).spec.template.metadata.annotations["todo-k8s/image-id"]
+    before, old_id, built_id = revision(), deployed_id(), image_id("todo-list-backend:v1.0.0")
+    out, counts = run("site.yml", "--check", "--diff", image_build_source_dir=str(app))
+    assert counts["changed"] >= 1 and re.search(r"TASK \[image_build : Build todo-list-backend\][^\n]*\nchanged", out)
+    assert (revision(), image_id("todo-list-backend:v1.0.0")) == (before, built_id), "check mode built or deployed"
+    run("site.yml", image_build_source_dir=str(app))
+    assert revision() == before + 1
+    built = {i["component"]: i["id"] for i in json.loads(REPORT.read_text())["images"]}
+    assert deployed_id() == built["backend"] == image_id("todo-list-backend:v1.0.0") != old_id
+    served = pod_host(pods(core, "backend")[0], "backend").run(
+        "python3 -c %s", "import json, urllib.request; "
+        "print(json.load(urllib.request.urlopen('http://127.0.0.1:8000/openapi.json'))['info']['title'])")
+    assert served.stdout.strip() == "todo-api, edited", served.stderr

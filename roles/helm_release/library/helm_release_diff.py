@@ -29,6 +29,13 @@ changes:
   type: list
   elements: str
   returned: always
+release:
+  description:
+    - The deployed release's C(name), C(namespace), C(revision), C(updated) and C(status), as in
+      C(helm list --output=json) (C(helm status) has no chart metadata); empty when there is none. No manifest or
+      values, so no Secret.
+  type: dict
+  returned: always
 """
 
 import copy
@@ -50,6 +57,16 @@ def objects(release_json: str, need_deployed: bool = False) -> dict[str, dict]:
         if isinstance(doc, dict) and doc.get("kind"):
             found[f"{doc['kind']}/{doc.get('metadata', {}).get('name', '')}"] = doc
     return found
+
+
+def listed(release_json: str) -> dict:
+    """The release's fields of a `helm list --output=json` row that `helm status` carries."""
+    release = json.loads(release_json) if release_json.strip() else {}
+    if not release:
+        return {}
+    info = release.get("info") or {}
+    return {"name": release.get("name"), "namespace": release.get("namespace"), "revision": str(release.get("version")),
+            "updated": info.get("last_deployed"), "status": info.get("status")}
 
 
 def shown(doc: dict | None, other: dict | None) -> str:
@@ -74,6 +91,7 @@ def main() -> None:
     )
     try:
         before, after = objects(module.params["deployed"], need_deployed=True), objects(module.params["desired"])
+        release = listed(module.params["deployed"])
     except (ValueError, yaml.YAMLError) as exc:  # never the text: it holds Secrets
         module.fail_json(msg=f"helm_release_diff: a release is not the JSON helm writes: {type(exc).__name__}")
     changes, diff = [], []
@@ -85,7 +103,7 @@ def main() -> None:
         # The "after" side marks a Secret value changed relative to "before"; "before" only ever shows the marker.
         diff.append({"before_header": key, "after_header": key,
                      "before": shown(old, old), "after": shown(new, old)})
-    module.exit_json(changed=bool(changes), changes=changes, diff=diff)
+    module.exit_json(changed=bool(changes), changes=changes, diff=diff, release=release)
 
 
 if __name__ == "__main__":

@@ -13,24 +13,32 @@ description:
   - Reads only; runs the same in check mode.
 options:
   path:
-    description: The build context folder (its C(Dockerfile) and C(.dockerignore)).
+    description: The build context folder (its C(Dockerfile) and C(.dockerignore)). Required without O(contexts).
     type: path
-    required: true
   inputs:
     description: Everything else that shapes the image (build arguments, the base image's ID, the target stage).
     type: dict
     default: {}
+  contexts:
+    description: Several contexts at once, each a dict with O(path) and O(inputs) (other keys are ignored); their digests come in RV(digests).
+    type: list
+    elements: dict
 """
 
 RETURN = r"""
 digest:
   description: C(sha256:) and 64 hex digits.
   type: str
-  returned: always
+  returned: with O(path)
 files:
   description: How many files the context holds.
   type: int
-  returned: always
+  returned: with O(path)
+digests:
+  description: The digest of each of O(contexts), in their order.
+  type: list
+  elements: str
+  returned: with O(contexts)
 """
 
 import hashlib
@@ -50,15 +58,11 @@ def ignore_patterns(root: str) -> list[str]:
         return []
 
 
-def main() -> None:
-    module = AnsibleModule(
-        argument_spec={"path": {"type": "path", "required": True}, "inputs": {"type": "dict", "default": {}}},
-        supports_check_mode=True,
-    )
-    root = os.path.abspath(module.params["path"])
+def context_digest(module: AnsibleModule, path: str, inputs: dict) -> tuple[str, int]:
+    root = os.path.abspath(path)
     if not os.path.isfile(os.path.join(root, "Dockerfile")):
-        module.fail_json(msg=f"image_build_context: {root} has no Dockerfile")
-    digest = hashlib.sha256(json.dumps(module.params["inputs"], sort_keys=True).encode())
+        module.fail_json(msg=f"image_build: no Dockerfile in {root}; nothing was built (check image_build_source_dir).")
+    digest = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode())
     files = 0
     for name in sorted(exclude_paths(root, ignore_patterns(root))):
         full = os.path.join(root, name)
@@ -72,7 +76,22 @@ def main() -> None:
                 content = hashlib.file_digest(f, "sha256").hexdigest()
             entry = f"file {name} {os.access(full, os.X_OK)} {content}"
         digest.update(entry.encode("utf-8", "surrogateescape") + b"\0")
-    module.exit_json(changed=False, digest="sha256:" + digest.hexdigest(), files=files)
+    return "sha256:" + digest.hexdigest(), files
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={"path": {"type": "path"}, "inputs": {"type": "dict", "default": {}},
+                       "contexts": {"type": "list", "elements": "dict"}},
+        required_one_of=[("path", "contexts")], mutually_exclusive=[("path", "contexts")],
+        supports_check_mode=True,
+    )
+    if module.params["contexts"] is not None:
+        digests = [context_digest(module, os.path.expanduser(c["path"]), c.get("inputs") or {})[0]
+                   for c in module.params["contexts"]]
+        module.exit_json(changed=False, digests=digests)
+    digest, files = context_digest(module, module.params["path"], module.params["inputs"])
+    module.exit_json(changed=False, digest=digest, files=files)
 
 
 if __name__ == "__main__":

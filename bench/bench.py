@@ -1,4 +1,5 @@
-"""What a deploy, a no-op run, an image, a rolling upgrade and the proxy cost, measured against plain Helm in the same run.
+"""What a deploy, a no-op run, the inner loop (a source edit until it is served), an image, a rolling upgrade and the
+proxy cost, measured against plain Helm in the same run; the no-op and the inner loop with their task profile.
 
 Run with `make bench` (never part of `make test`). Every figure is taken REPEAT times and reported as median and
 spread (min–max); every comparison is measured in the same run, on the same kind cluster (bench/inventory: the
@@ -109,9 +110,24 @@ def bench_deploy(repeat):
         ours.append(timed(playbook("site.yml"))[0])
         uninstall(PLAIN_NAMESPACE, PLAIN_RELEASE)
         plain.append(timed(plain_helm_upgrade_install())[0])
-    return {"site_yml_s": summary(ours), "plain_helm_s": summary(plain),
+    return {"median": round(statistics.median(ours), 2), "site_yml_s": summary(ours), "plain_helm_s": summary(plain),
             "ratio": round(statistics.median(ours) / statistics.median(plain), 2),
             "note": "from an uninstalled release on a running cluster with built images, until every pod is Ready"}
+
+
+PROFILE_LINE = re.compile(r"^(?P<task>.+?) -{3,} (?P<seconds>\d+\.\d+)s$")
+
+
+def profiled(*extra):
+    """site.yml once under ansible.posix.profile_tasks: each task's seconds, slowest first, and their sum."""
+    env = dict(ENV, ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks", PROFILE_TASKS_TASK_OUTPUT_LIMIT="all",
+               ANSIBLE_NOCOLOR="1")
+    result = subprocess.run(playbook("site.yml", *extra), capture_output=True, text=True, env=env, cwd=ROOT, check=True)
+    tasks = [(m["task"].strip(), float(m["seconds"])) for m in map(PROFILE_LINE.match, result.stdout.split(
+        "TASKS RECAP")[-1].splitlines()) if m]
+    return {"tasks_total": len(tasks), "tasks_over_0_3_s": sum(1 for _, t in tasks if t > 0.3),
+            "sum_of_tasks_s": round(sum(t for _, t in tasks), 1), "changed": changed(result.stdout),
+            "slowest": [{"task": name, "s": t} for name, t in tasks[:15]]}
 
 
 def bench_noop(repeat):
@@ -124,11 +140,61 @@ def bench_noop(repeat):
         ours.append(seconds)
         ours_changed.append(changed(result.stdout))
         plain.append(timed(plain_helm_upgrade_install())[0])
-    return {"site_yml_s": summary(ours), "site_yml_changed": ours_changed,
+    log("no-op under profile_tasks")
+    return {"median": round(statistics.median(ours), 2), "site_yml_s": summary(ours), "site_yml_changed": ours_changed,
             "site_yml_revisions_added": revisions(NAMESPACE, RELEASE) - ours_revisions_before,
             "plain_helm_s": summary(plain),
             "plain_helm_revisions_added": revisions(PLAIN_NAMESPACE, PLAIN_RELEASE) - plain_revisions_before,
-            "ratio": round(statistics.median(ours) / statistics.median(plain), 2)}
+            "ratio": round(statistics.median(ours) / statistics.median(plain), 2),
+            "profile": profiled()}
+
+
+def served_title(namespace, release):
+    """The title the backend's OpenAPI document gives, read inside a backend pod."""
+    code = "import json, urllib.request; print(json.load(urllib.request.urlopen('http://127.0.0.1:8000/openapi.json'))['info']['title'])"
+    return kubectl("-n", namespace, "exec", f"deploy/{release}-backend", "--", "python3", "-c", code).stdout.strip()
+
+
+def bench_inner_loop(repeat):
+    """A one-line change in app/backend/todo_api/main.py until new pods are Ready and serve it: site.yml against the
+    steps by hand (docker build, kind load, helm upgrade --wait with the new image ID, on the plain release under
+    an image name of its own). Each round edits a copy of app/ anew; the check that the pods serve it is not timed."""
+    ours, plain = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        app = pathlib.Path(tmp) / "app"
+        shutil.copytree(ROOT / "app", app, ignore=shutil.ignore_patterns(".venv", "node_modules", "__pycache__"))
+        main_py = app / "backend" / "todo_api" / "main.py"
+        original = main_py.read_text()
+        assert 'FastAPI(title="todo-api"' in original
+        for n in range(repeat):
+            log(f"inner loop {n + 1}/{repeat}")
+            title = f"todo-api, inner loop {n + 1}"
+            main_py.write_text(original.replace('FastAPI(title="todo-api"', f'FastAPI(title="{title}"'))
+            ours.append(timed(playbook("site.yml", "-e", f"image_build_source_dir={app}"))[0])
+            assert served_title(NAMESPACE, RELEASE) == title
+            main_py.write_text(original.replace('FastAPI(title="todo-api"', f'FastAPI(title="{title}, by hand"'))
+            start = time.monotonic()
+            run(["docker", "build", "-q", "-t", "bench-plain/todo-list-backend:v1.0.0",
+                 "--build-arg", f"BASE_IMAGE={backend_base()}", str(app / "backend")])
+            image_id = run(["docker", "image", "inspect", "-f", "{{.Id}}", "bench-plain/todo-list-backend:v1.0.0"]).stdout.strip()
+            run(["kind", "load", "docker-image", "--name", "todo-bench", "bench-plain/todo-list-backend:v1.0.0"])
+            run(plain_helm_upgrade_install() + ["--set-string", "backend.image.repository=bench-plain/todo-list-backend",
+                                                "--set-string", f"backend.image.id={image_id}"])
+            plain.append(time.monotonic() - start)
+            assert served_title(PLAIN_NAMESPACE, PLAIN_RELEASE) == f"{title}, by hand"
+        log("inner loop under profile_tasks")
+        main_py.write_text(original.replace('FastAPI(title="todo-api"', 'FastAPI(title="todo-api, profiled"'))
+        profile = profiled("-e", f"image_build_source_dir={app}")
+    # Back to the checkout's sources, so the release runs what the repository says.
+    run(playbook("site.yml"))
+    return {"median": round(statistics.median(ours), 2), "site_yml_s": summary(ours), "by_hand_s": summary(plain),
+            "ratio": round(statistics.median(ours) / statistics.median(plain), 2), "profile": profile,
+            "note": "one-line change in app/backend/todo_api/main.py until new pods are Ready (helm --wait) and serve it"}
+
+
+def backend_base():
+    """The base image the build report says the backend was built on."""
+    return next(i["base_image"] for i in json.loads(BUILD_REPORT.read_text())["images"] if i["component"] == "backend")
 
 
 def docker_build(tag, *args, dockerfile=None):
@@ -370,7 +436,8 @@ class LoadSampler(threading.Thread):
 
 
 def markdown(results):
-    d, n, i, u, t, m = (results.get(k, {}) for k in ("deploy", "noop", "images", "upgrade", "throughput", "molecule"))
+    d, n, i, u, t, m = (results.get(k, {}) for k in ("deploy", "no_op", "images", "upgrade", "throughput", "molecule"))
+    loop = results.get("inner_loop", {})
     mem = results.get("memory", {})
     fmt = lambda s, unit=" s": f"{s['median']}{unit} ({s['min']}–{s['max']}, n={s['n']})"
     load = results["load"]
@@ -378,7 +445,7 @@ def markdown(results):
              f"Machine: {results['machine']}. Load average (1 min) at start {load['start']}, at end {load['end']}, "
              f"median {load['median']}, max {load['max']} over the run ({load['wall_minutes']} min). {load['note']}", "",
              "Median (min–max, n) of each figure; every comparison measured in the same run, on the same kind cluster.", ""]
-    if d or n:
+    if d or n or loop:
         lines += ["| what | todo-k8s (`site.yml`) | plain Helm | ratio |", "| --- | --- | --- | --- |"]
     if d:
         lines.append(f"| deploy to all pods Ready | {fmt(d['site_yml_s'])} | {fmt(d['plain_helm_s'])} | {d['ratio']} |")
@@ -386,6 +453,15 @@ def markdown(results):
         lines.append(f"| no-op second run | {fmt(n['site_yml_s'])}; changed={n['site_yml_changed']}; "
                      f"+{n['site_yml_revisions_added']} Helm revisions | {fmt(n['plain_helm_s'])}; "
                      f"+{n['plain_helm_revisions_added']} Helm revisions | {n['ratio']} |")
+    if loop:
+        lines.append(f"| inner loop: one-line backend change until new pods Ready and serving it | {fmt(loop['site_yml_s'])} | "
+                     f"{fmt(loop['by_hand_s'])} (docker build, kind load, helm upgrade --wait) | {loop['ratio']} |")
+    for label, part in (("no-op run", n), ("inner loop", loop)):
+        if part.get("profile"):
+            p = part["profile"]
+            lines += ["", f"Profile of one {label} (ansible.posix.profile_tasks): {p['tasks_total']} tasks, "
+                          f"{p['tasks_over_0_3_s']} over 0.3 s, {p['sum_of_tasks_s']} s in all, changed={p['changed']}; "
+                          "the slowest: " + "; ".join(f"{x['task']} {x['s']} s" for x in p["slowest"][:10]) + "."]
     if i:
         lines += ["", "| image | compressed | limit | share of limit | cold build (no layer cache) | rebuild after a one-line change | ratio |",
                   "| --- | --- | --- | --- | --- | --- | --- |"]
@@ -428,7 +504,8 @@ def markdown(results):
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--only", nargs="*", default=["deploy", "noop", "images", "throughput", "upgrade", "memory"])
+    parser.add_argument("--only", nargs="*",
+                        default=["deploy", "no_op", "inner_loop", "images", "throughput", "upgrade", "memory"])
     parser.add_argument("--molecule", nargs="*", default=[], help="scenarios to time (slow)")
     parser.add_argument("--molecule-repeat", type=int, help="times each scenario runs (default: --repeat)")
     parser.add_argument("--note", default="", help="what else ran on the machine")
@@ -452,8 +529,10 @@ def main():
              "todo-list-backend:v1.0.1"])
     if "deploy" in args.only:
         results["deploy"] = bench_deploy(args.repeat)
-    if "noop" in args.only:
-        results["noop"] = bench_noop(args.repeat)
+    if "no_op" in args.only:
+        results["no_op"] = bench_noop(args.repeat)
+    if "inner_loop" in args.only:
+        results["inner_loop"] = bench_inner_loop(args.repeat)
     if "images" in args.only:
         results["images"] = bench_images(args.repeat)
     if {"throughput", "upgrade"} & set(args.only):

@@ -1,7 +1,9 @@
 """Role inputs are documented once and validated before anything changes."""
+import base64
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 
@@ -44,7 +46,7 @@ def test_documented_defaults_equal_the_real_ones(role):
             assert spec["default"] == defaults[name], name
 
 
-def run_role(role, tmp_path, **variables):
+def run_role(role, tmp_path, *flags, **variables):
     """Apply a role with these inputs against a kubeconfig that points nowhere: nothing can be touched."""
     variables.setdefault("helm_release_kubeconfig", str(tmp_path / "no-cluster.yaml"))
     extra = tmp_path / "vars.json"
@@ -52,7 +54,7 @@ def run_role(role, tmp_path, **variables):
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
     return subprocess.run(
         [str(pathlib.Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,",
-         "-e", f"ansible_python_interpreter={sys.executable}", "-e", f"@{extra}", str(ROOT / "tests/roles/apply_role.yml")],
+         "-e", f"ansible_python_interpreter={sys.executable}", "-e", f"@{extra}", *flags, str(ROOT / "tests/roles/apply_role.yml")],
         capture_output=True, text=True, env=env, cwd=ROOT)
 
 
@@ -92,3 +94,30 @@ def test_helm_release_without_a_cluster_stops_after_rendering_with_one_clear_lin
     assert result.returncode != 0
     assert "Render the chart with the final values before touching the cluster" in output
     assert "no Kubernetes cluster answers through" in output and "the chart rendered fine" in output, output
+
+
+def test_helm_release_never_shows_a_secret_from_a_values_file_or_the_inventory_at_any_verbosity(tmp_path):
+    chart = tmp_path / "chart"
+    shutil.copytree(ROOT / "charts" / "todo-list-hackathon", chart)
+    in_file, in_inventory = "canary-in-a-values-file-0123456789abcdef", "canary-in-the-inventory-0123456789abcdef"
+    (chart / "values-secret.yaml").write_text(f"backend:\n  secret:\n    jwtSecret: {in_file}\n")
+    result = run_role("helm_release", tmp_path, "-vvv", helm_release_chart_path=str(chart),
+                      helm_release_values_files=["values-local.yaml", "values-secret.yaml"],
+                      helm_release_values={"postgresql": {"auth": {"password": in_inventory}}})
+    output = result.stdout + result.stderr
+    assert "no Kubernetes cluster answers through" in output, output[-3000:]
+    for canary in (in_file, in_inventory):
+        assert canary not in output
+        assert base64.b64encode(canary.encode()).decode()[:24] not in output, "base64 of a secret is the secret"
+
+
+def test_a_values_file_that_is_not_yaml_is_refused_in_one_line_without_its_text(tmp_path):
+    chart = tmp_path / "chart"
+    shutil.copytree(ROOT / "charts" / "todo-list-hackathon", chart)
+    (chart / "values-broken.yaml").write_text("backend: [jwtSecret: canary-broken-0123456789\n")
+    result = run_role("helm_release", tmp_path, helm_release_chart_path=str(chart),
+                      helm_release_values_files=["values-local.yaml", "values-broken.yaml"])
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "could not be read and merged: each file must exist and be a YAML mapping" in output, output[-3000:]
+    assert "canary-broken" not in output

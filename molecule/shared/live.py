@@ -5,6 +5,7 @@ import json
 import os
 import pathlib
 import subprocess
+import sys
 
 import pytest
 import testinfra
@@ -77,3 +78,13 @@ def secret_digest(core, name, key):
 def helm(*args):
     return subprocess.run(["helm", *args, "--namespace", NAMESPACE, "--kubeconfig", KUBECONFIG],
                           capture_output=True, text=True, check=False)
+
+
+def release_playbook(**variables):
+    """playbooks/release.yml, the day-2 playbook users run, against the scenarios' inventory."""
+    extra = [a for k, v in variables.items() for a in ("-e", f"{k}={v}")]
+    root = pathlib.Path(__file__).resolve().parents[2]
+    return subprocess.run(
+        [str(pathlib.Path(sys.executable).parent / "ansible-playbook"), "-i", str(root / "molecule/inventory/hosts.yml"),
+         str(root / "playbooks/release.yml"), *extra],
+        capture_output=True, text=True, cwd=root, env=dict(os.environ, ANSIBLE_CONFIG=str(root / "ansible.cfg")))

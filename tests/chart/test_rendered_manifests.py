@@ -133,6 +133,11 @@ def test_generated_database_url_points_at_the_embedded_database_with_its_passwor
         f"postgresql://todo:{password}@todo-list-postgresql:5432/todo")
 
 
+def test_the_generated_secrets_outlive_an_uninstall_so_a_reinstall_reuses_password_and_jwt_secret(local):
+    for name in ("todo-list-postgresql", "todo-list-backend-secret"):
+        assert local.get("Secret", name)["metadata"]["annotations"] == {"helm.sh/resource-policy": "keep"}
+
+
 def test_production_reads_the_existing_secret_and_the_external_database(production):
     assert container(production, "backend")["envFrom"][1] == {"secretRef": {"name": "todo-list-backend-secret"}}
     assert production.get("ConfigMap", "todo-list-backend-config")["data"]["DATABASE_HOST"] != "todo-list-postgresql"

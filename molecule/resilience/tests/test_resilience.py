@@ -1,13 +1,8 @@
 """What the release does when parts of it fail, observed on the live cluster."""
-import os
-import pathlib
-import subprocess
-import sys
 import time
 
-from live import NAMESPACE, RELEASE, helm, in_cluster_python, pod_host, pods
+from live import NAMESPACE, RELEASE, helm, in_cluster_python, pod_host, pods, release_playbook, secret_digest
 
-ROOT = pathlib.Path(__file__).resolve().parents[3]
 HEALTH = r"""
 import json, urllib.request
 with urllib.request.urlopen("http://todo-list-frontend:80/", timeout=5) as page: front = page.status
@@ -67,10 +62,7 @@ def test_backend_leaves_the_endpoints_while_the_database_is_down_and_returns_wit
 
 def test_an_upgrade_to_a_missing_image_rolls_back_and_the_app_keeps_serving(core):
     before = helm("history", RELEASE, "-o", "json").stdout
-    result = subprocess.run(
-        [str(pathlib.Path(sys.executable).parent / "ansible-playbook"), "-i", str(ROOT / "molecule/inventory/hosts.yml"),
-         str(ROOT / "playbooks/release.yml"), "-e", "helm_release_image_tag=v9.9.9", "-e", "helm_release_wait_timeout=90s"],
-        capture_output=True, text=True, cwd=ROOT, env=dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg")))
+    result = release_playbook(helm_release_image_tag="v9.9.9", helm_release_wait_timeout="90s")
     assert result.returncode != 0, "an upgrade to an image that does not exist must fail"
     status = helm("status", RELEASE, "-o", "json")
     assert '"status":"deployed"' in status.stdout.replace(" ", "") and '"app_version":"v1.0.0"' in helm(
@@ -88,3 +80,31 @@ def test_a_liveness_failure_restarts_the_container(core):
     wait_for("the frontend container to restart", lambda: core.read_namespaced_pod(
         frontend.metadata.name, NAMESPACE).status.container_statuses[0].restart_count > restarts, 150)
     wait_for("the frontend to be Ready again", lambda: ready(core.read_namespaced_pod(frontend.metadata.name, NAMESPACE)))
+
+
+WRITE = r"""
+call("POST", "/api/auth/register", {"email": "reinstall@example.com", "password": "reinstall-password"})
+token = call("POST", "/api/auth/login", {"email": "reinstall@example.com", "password": "reinstall-password"})[1]["access_token"]
+call("POST", "/api/todos", {"title": "written before the uninstall"}, token)
+print(json.dumps(token))
+"""
+READ = r"""
+with_old_token = call("GET", "/api/todos", token=TOKEN)
+login = call("POST", "/api/auth/login", {"email": "reinstall@example.com", "password": "reinstall-password"})
+print(json.dumps([with_old_token[0], sorted(t["title"] for t in with_old_token[1]), login[0]]))
+"""
+
+
+def test_uninstall_then_reinstall_keeps_the_todos_the_accounts_and_the_tokens(core):
+    token = in_cluster_python(core, WRITE)
+    secrets = {(name, key): secret_digest(core, name, key) for name, key in
+               [(f"{RELEASE}-postgresql", "POSTGRES_PASSWORD"), (f"{RELEASE}-backend-secret", "JWT_SECRET")]}
+    result = release_playbook(helm_release_action="uninstall")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert helm("status", RELEASE).returncode != 0, "the release is gone"
+    assert core.read_namespaced_persistent_volume_claim(f"data-{RELEASE}-postgresql-0", NAMESPACE).status.phase == "Bound"
+    assert {k: secret_digest(core, *k) for k in secrets} == secrets, "uninstall keeps the generated Secrets"
+    result = release_playbook()
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert {k: secret_digest(core, *k) for k in secrets} == secrets, "the reinstall adopts them unchanged"
+    assert in_cluster_python(core, f"TOKEN = {token!r}\n" + READ) == [200, ["written before the uninstall"], 200]

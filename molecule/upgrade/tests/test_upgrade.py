@@ -1,16 +1,9 @@
 """v1.0.0 → v1.0.1 → rollback, each under steady load through the frontend Service: no request fails, no data is lost."""
-import json
-import os
-import pathlib
-import subprocess
-import sys
-
 import pytest
 
-from live import NAMESPACE, RELEASE, in_cluster_python, pods
+from live import NAMESPACE, RELEASE, in_cluster_python, pods, release_playbook
 from load_client import SteadyLoad, delete_client_pod, start_client_pod
 
-ROOT = pathlib.Path(__file__).resolve().parents[3]
 
 TODOS = r"""
 call("POST", "/api/auth/register", {"email": "keeper@example.com", "password": "keeper-password"})
@@ -29,11 +22,7 @@ def todos(core, action):
 
 def release(**variables):
     """The day-2 playbook users run, against the scenario's inventory."""
-    extra = [a for k, v in variables.items() for a in ("-e", f"{k}={v}")]
-    result = subprocess.run(
-        [str(pathlib.Path(sys.executable).parent / "ansible-playbook"), "-i", str(ROOT / "molecule/inventory/hosts.yml"),
-         str(ROOT / "playbooks/release.yml"), *extra],
-        capture_output=True, text=True, cwd=ROOT, env=dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg")))
+    result = release_playbook(**variables)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
 

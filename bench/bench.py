@@ -498,7 +498,24 @@ def markdown(results):
         lines += [f"- {step}: {seconds} s" for step, seconds in m["cold_steps_s"].items()]
     if results.get("notes"):
         lines += ["", "Notes:"] + [f"- {note}" for note in results["notes"]]
+    for run in results.get("earlier", []):
+        lines += ["", f"From an earlier run ({run['date']}, load median {run['load']['median']}, max {run['load']['max']}, "
+                      f"{run['load']['wall_minutes']} min): {', '.join(run['sections'])}. {run['load']['note']}"]
+        lines += [f"- {note}" for note in run["notes"]]
     return "\n".join(lines) + "\n"
+
+
+RUN_KEYS = {"date", "machine", "repeat", "load", "notes", "earlier"}
+
+
+def merged(old, new):
+    """This run's sections over an earlier results file's; the earlier run's date, load and notes kept beside the
+    sections only it measured (a section renamed since, noop → no_op, is dropped when this run measured it)."""
+    renamed = {"noop": "no_op"}
+    kept = {k: v for k, v in old.items() if k not in RUN_KEYS and k not in new and renamed.get(k) not in new}
+    earlier = old.get("earlier", []) + ([{"date": old["date"], "load": old["load"], "notes": old.get("notes", []),
+                                         "sections": sorted(kept)}] if kept else [])
+    return {**kept, **new, "earlier": [e for e in earlier if set(e["sections"]) & set(kept)]}
 
 
 def main():
@@ -511,6 +528,8 @@ def main():
     parser.add_argument("--note", default="", help="what else ran on the machine")
     parser.add_argument("--output", default="latest",
                         help="results file name under bench/results (a partial run --only … should not replace latest)")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the other sections of the results file, marked with the date of the run that measured them")
     args = parser.parse_args()
 
     sampler = LoadSampler()
@@ -550,6 +569,8 @@ def main():
                        "max": max(samples), "samples_every_30_s": samples, "note": args.note,
                        "wall_minutes": round((time.monotonic() - started) / 60, 1)}
     RESULTS.mkdir(exist_ok=True)
+    if args.merge and (RESULTS / f"{args.output}.json").exists():
+        results = merged(json.loads((RESULTS / f"{args.output}.json").read_text()), results)
     (RESULTS / f"{args.output}.json").write_text(json.dumps(results, indent=2) + "\n")
     (RESULTS / f"{args.output}.md").write_text(markdown(results))
     print(markdown(results))

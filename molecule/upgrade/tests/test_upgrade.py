@@ -1,4 +1,6 @@
 """v1.0.0 → v1.0.1 → rollback, each under steady load through the frontend Service: no request fails, no data is lost."""
+import json
+
 import pytest
 
 from live import NAMESPACE, RELEASE, in_cluster_python, pods, release_playbook

@@ -149,6 +149,29 @@ def bench_noop(repeat):
             "profile": profiled()}
 
 
+MINIKUBE_PROFILE = "todo-bench-mk"
+MINIKUBE_VARS = ["-e", f"minikube_profile={MINIKUBE_PROFILE}", "-e", "todo_k8s_app_port=18080",
+                 "-e", f"todo_k8s_kubeconfig={pathlib.Path.home() / '.kube' / 'todo-k8s-bench-mk.yaml'}",
+                 "-e", f"todo_k8s_build_report={BUILD_REPORT}"]
+
+
+def bench_noop_minikube(repeat):
+    """The local inventory's no-op (Minikube, the README's first command) on a profile of its own, beside kind's: the
+    same site.yml, a second run with nothing changed. The profile is made (and deleted at the end) by this harness."""
+    local = [str(BIN / "ansible-playbook"), "-i", str(ROOT / "inventories" / "local"), str(ROOT / "site.yml"), *MINIKUBE_VARS]
+    log("minikube: first site.yml (profile and release)")
+    first = timed(local)[0]
+    runs, changes = [], []
+    for n in range(repeat):
+        log(f"minikube no-op {n + 1}/{repeat}")
+        seconds, result = timed(local)
+        runs.append(seconds)
+        changes.append(changed(result.stdout))
+    run(local[:3] + [str(ROOT / "playbooks" / "cluster.yml"), *MINIKUBE_VARS, "-e", "minikube_state=absent"])
+    return {"median": round(statistics.median(runs), 2), "site_yml_s": summary(runs), "site_yml_changed": changes,
+            "first_site_yml_s": round(first, 1)}
+
+
 def served_title(namespace, release):
     """The title the backend's OpenAPI document gives, read inside a backend pod."""
     code = "import json, urllib.request; print(json.load(urllib.request.urlopen('http://127.0.0.1:8000/openapi.json'))['info']['title'])"
@@ -456,6 +479,10 @@ def markdown(results):
     if loop:
         lines.append(f"| inner loop: one-line backend change until new pods Ready and serving it | {fmt(loop['site_yml_s'])} | "
                      f"{fmt(loop['by_hand_s'])} (docker build, kind load, helm upgrade --wait) | {loop['ratio']} |")
+    mk = results.get("no_op_minikube", {})
+    if mk:
+        lines.append(f"| no-op second run on Minikube (the local inventory) | {fmt(mk['site_yml_s'])}; "
+                     f"changed={mk['site_yml_changed']} | | |")
     for label, part in (("no-op run", n), ("inner loop", loop)):
         if part.get("profile"):
             p = part["profile"]
@@ -522,7 +549,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", nargs="*",
-                        default=["deploy", "no_op", "inner_loop", "images", "throughput", "upgrade", "memory"])
+                        default=["deploy", "no_op", "inner_loop", "no_op_minikube", "images", "throughput", "upgrade",
+                                 "memory"])
     parser.add_argument("--molecule", nargs="*", default=[], help="scenarios to time (slow)")
     parser.add_argument("--molecule-repeat", type=int, help="times each scenario runs (default: --repeat)")
     parser.add_argument("--note", default="", help="what else ran on the machine")
@@ -539,7 +567,7 @@ def main():
                "machine": f"{os.cpu_count()} cores", "repeat": args.repeat}
     if "memory" in args.only:  # Docker only: first, before a cluster takes the machine's memory
         results["memory"] = bench_memory(args.repeat)
-    if set(args.only) - {"memory"} or args.molecule:
+    if set(args.only) - {"memory", "no_op_minikube"} or args.molecule:
         log("site.yml (cluster and release)")
         results["first_site_yml_s"] = round(timed(playbook("site.yml"))[0], 1)
         run(playbook("playbooks/images.yml", "-e", "image_build_tag=v1.0.1",
@@ -552,6 +580,8 @@ def main():
         results["no_op"] = bench_noop(args.repeat)
     if "inner_loop" in args.only:
         results["inner_loop"] = bench_inner_loop(args.repeat)
+    if "no_op_minikube" in args.only:
+        results["no_op_minikube"] = bench_noop_minikube(args.repeat)
     if "images" in args.only:
         results["images"] = bench_images(args.repeat)
     if {"throughput", "upgrade"} & set(args.only):

@@ -1,6 +1,10 @@
 """The built images run under `docker run` as the chart runs them, and keep the build report's promises."""
+import hashlib
 import json
+import subprocess
+import tarfile
 import time
+import zlib
 
 import httpx
 import pytest
@@ -29,6 +33,22 @@ def test_compressed_size_is_under_the_hard_limit(report, component):
     assert image["compressed_bytes"] <= HARD_LIMIT_MB[component] * 1_000_000
     if report["offline"]:  # the Debian-made bases are the ones trimmed to the targets
         assert image["compressed_bytes"] <= TARGET_MB[component] * 1_000_000, image["compressed_mb"]
+
+
+def test_the_reported_size_is_the_sum_of_the_image_layers_each_gzip_compressed(report):
+    """Measured here apart from the role: one `docker save`, each layer gzip-compressed at level 6, summed."""
+    [image] = [i for i in report["images"] if i["component"] == "frontend"]
+    diff_ids = json.loads(docker("image", "inspect", "--format", "{{json .RootFS.Layers}}", image["ref"]).stdout)
+    sizes = {}
+    with subprocess.Popen(["docker", "save", image["ref"]], stdout=subprocess.PIPE) as save:
+        with tarfile.open(fileobj=save.stdout, mode="r|") as archive:
+            for member in archive:
+                if member.isfile() and member.name.endswith("/layer.tar"):
+                    data = archive.extractfile(member).read()
+                    compressor = zlib.compressobj(6, zlib.DEFLATED, 31)
+                    sizes["sha256:" + hashlib.sha256(data).hexdigest()] = len(compressor.compress(data) + compressor.flush())
+    assert set(diff_ids) <= set(sizes)
+    assert image["compressed_bytes"] == sum(sizes[d] for d in diff_ids)
 
 
 @pytest.mark.parametrize(("component", "uid"), [("backend", "10001"), ("frontend", "101")])
@@ -107,6 +127,19 @@ def test_a_body_over_the_limit_is_a_json_413_from_nginx(stack):
     assert answer.status_code == 413
     assert answer.headers["content-type"] == "application/json"
     assert answer.json()["detail"].startswith("request body over")
+    assert {name: answer.headers.get(name) for name in SECURITY_HEADERS} == SECURITY_HEADERS
+
+
+def test_api_calls_are_a_json_502_from_nginx_while_the_backend_does_not_answer(images, containers):
+    """A frontend whose backend Service has no pod yet: the page is served, /api/ answers JSON, never nginx's HTML."""
+    frontend = containers.run(images["frontend"], "todo-list-frontend", publish=80, env={
+        "API_URL": "http://todo-list-backend:8000", "APP_ENV": "image-test", "FEATURE_FLAGS": "{}"})
+    base = containers.url(frontend, 80)
+    wait_http(base + "/")
+    answer = httpx.get(base + "/api/todos", timeout=30)
+    assert answer.status_code == 502
+    assert answer.headers["content-type"] == "application/json"
+    assert answer.json() == {"detail": "the backend is unavailable"}
     assert {name: answer.headers.get(name) for name in SECURITY_HEADERS} == SECURITY_HEADERS
 
 

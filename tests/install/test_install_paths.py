@@ -104,7 +104,7 @@ def test_minikube_is_built_once_per_version_and_installed_from_that_build(tmp_pa
     """The offline branch: the build of k8s.io/minikube at the pinned version (cold: about 8 min), kept under
     the cache by version, is copied into an empty bin folder; a second run builds and copies nothing."""
     version = VERSIONS["todo_k8s_minikube_version"]
-    folders = {"minikube_bin_dir": str(tmp_path / "bin"), "minikube_cache_dir": str(CACHE), "common_offline_mode": True}
+    folders = {"minikube_bin_dir": str(tmp_path / "bin"), "minikube_cache_dir": str(CACHE), "minikube_offline": True}
     first, counts = install(tmp_path, "first", "minikube", ["install"], **folders)
     assert counts["changed"] > 0
     assert output(tmp_path / "bin/minikube", "version", "--short").strip() == version

@@ -61,6 +61,34 @@ def image_id(ref):
                           capture_output=True, text=True, check=True).stdout.strip()
 
 
+def live_state(core):
+    """What a run could touch: the release's revisions, the namespace's objects and their versions, the build
+    report, the images Docker holds and the kind nodes' containers."""
+    objects = {(kind, o.metadata.name, o.metadata.resource_version)
+               for kind, listed in (("pod", core.list_namespaced_pod), ("service", core.list_namespaced_service),
+                                    ("secret", core.list_namespaced_secret), ("configmap", core.list_namespaced_config_map),
+                                    ("pvc", core.list_namespaced_persistent_volume_claim))
+               for o in listed(NAMESPACE).items}
+    docker = lambda *a: subprocess.run(["docker", *a], capture_output=True, text=True, check=True).stdout.split()
+    return (json.loads(helm("history", RELEASE, "--output=json").stdout), objects, REPORT.stat().st_mtime_ns,
+            sorted(docker("images", "-q", "--no-trunc")), sorted(docker("ps", "-q", "--no-trunc")))
+
+
+# Every playbook of the collection, and every action of release.yml, in check mode on the deployed release.
+CHECKED = [("site.yml", {}), ("playbooks/images.yml", {}), ("playbooks/cluster.yml", {}), ("playbooks/tools.yml", {}),
+           ("playbooks/prebuild.yml", {})] + [
+          ("playbooks/release.yml", {"helm_release_action": a}) for a in ("deploy", "rollback", "test", "uninstall")]
+
+
+@pytest.mark.parametrize(("playbook", "variables"), CHECKED, ids=[f"{p}-{v.get('helm_release_action', '')}".rstrip("-")
+                                                                 for p, v in CHECKED])
+def test_check_mode_of_every_playbook_runs_to_the_end_and_touches_nothing(core, playbook, variables):
+    before = live_state(core)
+    out, counts = run(playbook, "--check", "--diff", **variables)
+    assert counts["failed"] == 0
+    assert live_state(core) == before
+
+
 def test_check_diff_of_site_yml_on_the_deployed_release_reports_nothing_and_touches_nothing():
     before, report, backend = revision(), REPORT.stat().st_mtime_ns, image_id("todo-list-backend:v1.0.0")
     out, counts = run("site.yml", "--check", "--diff")

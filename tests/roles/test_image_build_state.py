@@ -1,4 +1,4 @@
-"""image_build_context, the digest that decides whether an image is built again: it follows what the build sees
+"""image_build_state, the digest that decides whether an image is built again: it follows what the build sees
 (the files .dockerignore lets through, their content and executable bit, the build inputs) and nothing else."""
 import json
 import os
@@ -25,7 +25,7 @@ def test_the_digest_changes_with_what_the_build_sees_and_only_with_that(tmp_path
     context = tmp_path / "backend"
     shutil.copytree(ROOT / "app" / "backend", context, ignore=shutil.ignore_patterns(".venv", "__pycache__", "wheels"))
     main, ignored = context / "todo_api" / "main.py", context / "tests" / "conftest.py"
-    digest = lambda name, **inputs: {"name": f"digest {name}", "image_build_context": {"path": str(context), "inputs": inputs},
+    digest = lambda name, **inputs: {"name": f"digest {name}", "image_build_state": {"path": str(context), "inputs": inputs},
                                      "register": name}
     shell = lambda cmd: {"name": cmd, "ansible.builtin.command": cmd}
     steps = [
@@ -49,6 +49,6 @@ def test_the_digest_changes_with_what_the_build_sees_and_only_with_that(tmp_path
 
 def test_a_source_folder_without_a_dockerfile_is_refused_in_one_line(tmp_path):
     (tmp_path / "backend").mkdir()
-    result = play(tmp_path, [{"image_build_context": {"path": str(tmp_path / "backend")}}])
+    result = play(tmp_path, [{"image_build_state": {"path": str(tmp_path / "backend")}}])
     assert result.returncode != 0
     assert f"image_build: no Dockerfile in {tmp_path / 'backend'}; nothing was built" in result.stdout, result.stdout

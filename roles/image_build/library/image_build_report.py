@@ -1,0 +1,179 @@
+#!/usr/bin/python
+"""The build report: each image's compressed size as a registry would store it (its layers, each gzip-compressed,
+summed), checked against its limit, written as JSON."""
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: image_build_report
+short_description: Measure the built images, refuse those over their limit, write the build report
+description:
+  - The compressed size of an image is the sum of its layers, each compressed with gzip at its default level (6),
+    as a registry stores them (base layers included; the small config blob is not counted).
+  - A layer is known by its diff ID (the sha256 of its uncompressed tar, from C(docker image inspect)), and its
+    compressed size is cached under O(cache_dir) by that ID, so a layer is compressed once, ever: a one-line change
+    in the app compresses only the layers it changed. Only images with a layer not yet measured are read, with one
+    C(docker save) for all of them.
+  - An image over its C(limit_mb) fails the module in one line, and the report is not written.
+  - The report is written only when its content changes; C(build_seconds) of an image ID the previous report
+    already had is carried over, so an unchanged build leaves the report unchanged.
+  - In check mode the sizes are measured, but neither the cache nor the report is written.
+options:
+  images:
+    description:
+      - The images of this build, each a dict with C(component), C(name), C(tag), C(ref), C(id) (null for an image
+        check mode would build), C(created), C(uncompressed_bytes), C(limit_mb) (null for none), C(changed),
+        C(build_seconds), C(base_image), C(context_digest).
+    type: list
+    elements: dict
+    required: true
+  previous:
+    description: The previous report (its build times of unchanged images are kept).
+    type: dict
+    default: {}
+  header:
+    description: The report's other fields (C(offline), C(suite), C(size_method)).
+    type: dict
+    default: {}
+  path:
+    description: Where the report is written (its folder is created when missing).
+    type: path
+    required: true
+  cache_dir:
+    description: Folder of the per-layer cache (one file per diff ID, holding the compressed size in bytes).
+    type: path
+    required: true
+"""
+
+RETURN = r"""
+report:
+  description: The report as written (C(schema), the O(header) fields, C(images) each with C(compressed_bytes) and C(compressed_mb)).
+  type: dict
+  returned: success
+measured_layers:
+  description: How many layers this run compressed (the others came from the cache).
+  type: int
+  returned: success
+"""
+
+import hashlib
+import json
+import os
+import subprocess
+import tarfile
+import tempfile
+import zlib
+
+from ansible.module_utils.basic import AnsibleModule
+
+CHUNK = 1 << 20
+
+
+def gzip_size(stream) -> int:
+    """Bytes of the gzip stream (level 6) of what `stream` yields."""
+    compressor, size = zlib.compressobj(6, zlib.DEFLATED, 31), 0
+    for chunk in iter(lambda: stream.read(CHUNK), b""):
+        size += len(compressor.compress(chunk))
+    return size + len(compressor.flush())
+
+
+def measure(module: AnsibleModule, refs: list[str], wanted: set[str]) -> dict[str, int]:
+    """Compress the layers with the wanted diff IDs out of one `docker save` stream of the refs."""
+    found = {}
+    with subprocess.Popen(["docker", "save", *refs], stdout=subprocess.PIPE, stderr=subprocess.PIPE) as save:
+        with tarfile.open(fileobj=save.stdout, mode="r|") as archive:
+            for member in archive:
+                # docker 20.10 writes <v1 id>/layer.tar, docker 25+ blobs/sha256/<digest>: both uncompressed tars.
+                if not member.isfile() or not (member.name.endswith("/layer.tar") or member.name.startswith("blobs/")):
+                    continue
+                with tempfile.SpooledTemporaryFile(max_size=64 << 20) as spool:  # small layers stay in memory
+                    digest = hashlib.sha256()
+                    source = archive.extractfile(member)
+                    for chunk in iter(lambda: source.read(CHUNK), b""):
+                        digest.update(chunk)
+                        spool.write(chunk)
+                    diff_id = "sha256:" + digest.hexdigest()
+                    if diff_id in wanted and diff_id not in found:
+                        spool.seek(0)
+                        found[diff_id] = gzip_size(spool)
+        error = save.stderr.read().decode(errors="replace")
+    if save.returncode != 0:
+        module.fail_json(msg=f"image_build: docker save {' '.join(refs)} failed: {' '.join(error.split())[:300]}")
+    return found
+
+
+def sizes(module: AnsibleModule, refs: list[str], cache_dir: str) -> tuple[dict[str, int], int]:
+    """Compressed bytes of each ref, and how many layers were compressed for them."""
+    if not refs:
+        return {}, 0
+    rc, out, err = module.run_command(["docker", "image", "inspect", "--format", "{{json .RootFS.Layers}}", *refs])
+    if rc != 0:
+        module.fail_json(msg=f"image_build: docker image inspect failed: {' '.join(err.split())[:300]}")
+    layers = dict(zip(refs, (json.loads(line) for line in out.splitlines())))
+
+    def cached(diff_id: str) -> int | None:
+        try:
+            with open(os.path.join(cache_dir, diff_id.removeprefix("sha256:")), encoding="ascii") as f:
+                return int(f.read())
+        except (OSError, ValueError):
+            return None
+
+    known = {d: cached(d) for ids in layers.values() for d in ids}
+    missing = {d for d, size in known.items() if size is None}
+    if missing:
+        known.update(measure(module, [r for r in refs if missing & set(layers[r])], missing))
+        unmeasured = [d for d in missing if known.get(d) is None]
+        if unmeasured:
+            module.fail_json(msg=f"image_build: docker save did not hold the layers {', '.join(unmeasured)}")
+        if not module.check_mode:
+            os.makedirs(cache_dir, exist_ok=True)
+            for diff_id in missing:
+                path = os.path.join(cache_dir, diff_id.removeprefix("sha256:"))
+                with open(path + ".tmp", "w", encoding="ascii") as f:
+                    f.write(str(known[diff_id]))
+                os.replace(path + ".tmp", path)
+    return {r: sum(known[d] for d in ids) for r, ids in layers.items()}, len(missing)
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={"images": {"type": "list", "elements": "dict", "required": True},
+                       "previous": {"type": "dict", "default": {}}, "header": {"type": "dict", "default": {}},
+                       "path": {"type": "path", "required": True}, "cache_dir": {"type": "path", "required": True}},
+        supports_check_mode=True,
+    )
+    p = module.params
+    measured, count = sizes(module, [i["ref"] for i in p["images"] if i.get("id")], p["cache_dir"])
+    previous_times = {i.get("id"): i.get("build_seconds") for i in p["previous"].get("images", [])}
+    images = []
+    for image in p["images"]:
+        size = measured.get(image["ref"], 0) if image.get("id") else 0
+        limit = image.get("limit_mb")
+        if limit is not None and size > int(limit) * 1_000_000:
+            module.fail_json(msg=f"image_build: {image['ref']} is {round(size / 1e6, 1)} MB compressed ({size} bytes, "
+                                 f"{p['header'].get('size_method', '')}), over its limit of {limit} MB.")
+        carried = not image.get("changed") and image.get("id") in previous_times
+        images.append({
+            "component": image["component"], "name": image["name"], "tag": image["tag"], "ref": image["ref"],
+            "id": image.get("id"), "digest": None, "created": image.get("created"),
+            "compressed_bytes": size, "compressed_mb": round(size / 1e6, 1), "limit_mb": limit,
+            "uncompressed_bytes": image.get("uncompressed_bytes"),
+            "build_seconds": previous_times[image.get("id")] if carried else image.get("build_seconds"),
+            "base_image": image.get("base_image"), "context_digest": image.get("context_digest")})
+    report = {"schema": 1, **p["header"], "images": images}
+    try:
+        with open(p["path"], encoding="utf-8") as f:
+            changed = json.load(f) != report
+    except (OSError, ValueError):
+        changed = True
+    text = json.dumps(report, indent=2, sort_keys=True) + "\n"
+    if changed and not module.check_mode:
+        os.makedirs(os.path.dirname(p["path"]) or ".", mode=0o755, exist_ok=True)
+        with open(p["path"] + ".tmp", "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(p["path"] + ".tmp", 0o644)
+        os.replace(p["path"] + ".tmp", p["path"])
+    module.exit_json(changed=changed, report=report, measured_layers=count)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""helm_release_plan, the module that decides whether the release is upgraded and shows what would change.
+
+The comparison on release JSON of the shape `helm status --output=json` and `helm upgrade --dry-run=server
+--output=json` write; then the module through ansible-playbook with the real helm and no cluster (it renders client
+side), so the output is what a user sees at -vvvv and --diff."""
+import importlib.util
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+LIBRARY = ROOT / "roles" / "helm_release" / "library"
+CHART = ROOT / "charts" / "todo-list-hackathon"
+CANARY = "canary-c2VjcmV0LW5ldmVyLXNob3du"
+
+spec = importlib.util.spec_from_file_location("helm_release_plan", LIBRARY / "helm_release_plan.py")
+plan = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(plan)
+
+
+def release(status="deployed", *objects, hooks=()):
+    return {"name": "todo-list", "info": {"status": status},
+            "manifest": "".join(f"---\n# Source: x\n{yaml.safe_dump(o)}" for o in objects),
+            "hooks": [{"name": h["metadata"]["name"], "manifest": yaml.safe_dump(h)} for h in hooks]}
+
+
+def service(annotation=None):
+    meta = {"name": "todo-list-backend", **({"annotations": {"a": annotation}} if annotation else {})}
+    return {"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": {"ports": [{"port": 8000}]}}
+
+
+def secret(value):
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "todo-list-backend-secret"},
+            "data": {"JWT_SECRET": value, "DATABASE_URL": "kept"}}
+
+
+def test_the_same_manifests_are_no_change():
+    same = release("deployed", service(), secret("c2FtZQ=="))
+    assert plan.compare(same, same) == ([], [])
+
+
+def test_a_template_edit_is_a_change_and_the_diff_shows_it():
+    changes, diff = plan.compare(release("deployed", service()), release("pending-upgrade", service("new")))
+    assert changes == ["changed Service/todo-list-backend"]
+    assert "annotations:\n    a: new" in diff[0]["after"] and "annotations" not in diff[0]["before"]
+
+
+def test_a_new_hook_and_a_removed_object_are_changes():
+    test_pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "todo-list-test"}}
+    changes, _ = plan.compare(release("deployed", service(), secret("YQ==")), release("x", service(), hooks=[test_pod]))
+    assert changes == ["added Pod/todo-list-test", "removed Secret/todo-list-backend-secret"]
+
+
+@pytest.mark.parametrize("status", ["failed", "pending-install", "pending-upgrade"])
+def test_a_release_that_is_not_deployed_is_upgraded_even_with_the_same_manifests(status):
+    assert plan.compare(release(status, service()), release("x", service()))[0] == ["added Service/todo-list-backend"]
+
+
+def test_no_release_is_an_install():
+    assert plan.compare({}, release("x", service()))[0] == ["added Service/todo-list-backend"]
+
+
+def test_a_secret_value_never_shows_only_that_it_changed():
+    _, diff = plan.compare(release("deployed", secret(CANARY)), release("x", secret(CANARY + "x")))
+    assert CANARY not in json.dumps(diff)
+    assert "JWT_SECRET: <redacted, changed>" in diff[0]["after"] and "DATABASE_URL: <redacted>" in diff[0]["after"]
+
+
+def test_values_merge_as_helm_merges_values_files():
+    assert plan.merged({"a": {"b": 1, "c": [1, 2]}, "d": 1}, {"a": {"c": [3]}, "e": 2}) == {
+        "a": {"b": 1, "c": [3]}, "d": 1, "e": 2}
+
+
+PLAY = [{"hosts": "localhost", "gather_facts": False, "tasks": [{"helm_release_plan": {
+    "release": "todo-list", "namespace": "todo-list", "chart_path": "{{ chart }}", "values_files": ["{{ files }}"],
+    "values_json": "{{ values | to_json }}", "kubeconfig": "{{ kubeconfig }}", "work_dir": "{{ work_dir }}",
+    "image_tag": "{{ tag | default('') }}"}}]}]
+
+
+def run(tmp_path, values, *flags, files="values-local.yaml", tag="", chart=CHART):
+    """The module through ansible-playbook against no cluster (an empty kubeconfig): client-side render."""
+    (tmp_path / "play.yml").write_text(yaml.safe_dump(PLAY))
+    (tmp_path / "kubeconfig").write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n")
+    (tmp_path / "vars.json").write_text(json.dumps({"values": values, "files": files, "tag": tag, "chart": str(chart), "work_dir": str(tmp_path / "work"),
+                                                    "kubeconfig": str(tmp_path / "kubeconfig")}))
+    return subprocess.run(
+        ["ansible-playbook", "-i", "localhost,", "-c", "local", "-e", f"@{tmp_path / 'vars.json'}",
+         str(tmp_path / "play.yml"), *flags],
+        capture_output=True, text=True, check=False,
+        env={**os.environ, "ANSIBLE_LIBRARY": str(LIBRARY), "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+             "ANSIBLE_LOCALHOST_WARNING": "false", "KUBECONFIG": str(tmp_path / "kubeconfig")})
+
+
+def test_without_a_cluster_the_chart_is_rendered_client_side_and_everything_is_to_be_added(tmp_path):
+    done = run(tmp_path, {}, "-v")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "cluster_answers: false" in done.stdout and "added StatefulSet/todo-list-postgresql" in done.stdout
+
+
+def test_an_inventory_secret_never_shows_at_any_verbosity_nor_in_the_diff(tmp_path):
+    done = run(tmp_path, {"backend": {"secret": {"jwtSecret": CANARY * 2}}}, "--diff", "-vvvv")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert CANARY not in done.stdout + done.stderr
+    assert "JWT_SECRET: <redacted>" in done.stdout
+
+
+def test_a_value_the_schema_refuses_stops_the_run_with_the_chart_message(tmp_path):
+    done = run(tmp_path, {"backend": {"replicaCount": "two"}})
+    assert done.returncode != 0 and "replicaCount" in done.stdout
+
+
+def test_a_values_file_that_is_not_a_mapping_is_refused_without_showing_its_text(tmp_path):
+    chart = tmp_path / "chart"
+    shutil.copytree(CHART, chart)
+    (chart / "values-broken.yaml").write_text(f"- {CANARY}\n")
+    done = run(tmp_path, {}, "-vvvv", files="values-broken.yaml", chart=chart)
+    assert done.returncode != 0 and "is not a YAML mapping" in done.stdout
+    assert CANARY not in done.stdout + done.stderr
+
+
+def test_a_tag_other_than_the_chart_appversion_packages_the_chart_with_it(tmp_path):
+    done = run(tmp_path, {}, "-v", tag="v9.8.7")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "app_version: v9.8.7" in done.stdout
+    assert list((tmp_path / "work" / "v9.8.7").glob("todo-list-hackathon-*.tgz"))

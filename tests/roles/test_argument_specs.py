@@ -71,6 +71,8 @@ REFUSED = [
      "todo-list-backend: resources.limits.cpu (10m) is below resources.requests.cpu"),
     ("helm_release", {"helm_release_image_tag": "v1.0.0", "helm_release_values": {"frontend": {"image": {"tag": "v2.0.0"}}}},
      "frontend and backend must run the same version"),
+    ("image_build", {"image_build_tag": "v1.0"}, "image_build_tag 'v1.0' is not of the form vX.Y.Z"),
+    ("image_build", {"image_build_backend_max_mb": 0}, "must be positive numbers of MB"),
     ("cli_tools", {"cli_tools_helm_version": "4.1.4"}, "versions must be of the form vX.Y.Z (helm '4.1.4'"),
     ("cli_tools", {"cli_tools_offline": "sometimes"}, "cli_tools_offline must be one of"),
     ("minikube", {"minikube_state": "running"}, "minikube_state must be one of"),

@@ -57,6 +57,12 @@ app_version: {description: The version both app images run (the release's appVer
 chart: {description: C(name-version) of the chart., type: str, returned: always}
 existing_secret: {description: The chart value C(backend.secret.existingSecret) (a name, not a secret)., type: str, returned: always}
 helm_missing: {description: helm is not on the PATH (check mode only; a real run fails)., type: bool, returned: always}
+pods:
+  description:
+    - The release's pods that are not terminating, as C(containers) (how many they run) and C(ready) (how many of
+      those are Ready); read beside the comparison, and again after an upgrade.
+  type: dict
+  returned: always
 """
 
 import concurrent.futures
@@ -133,6 +139,12 @@ def compare(deployed: dict, desired: dict) -> tuple[list[str], list[dict]]:
         # The "after" side marks a Secret value changed relative to "before"; "before" only ever shows the marker.
         diff.append({"before_header": key, "after_header": key, "before": shown(old, old), "after": shown(new, old)})
     return changes, diff
+
+
+def pod_counts(kubectl_json: str) -> dict:
+    pods = [p for p in json.loads(kubectl_json or "{}").get("items", []) if not p["metadata"].get("deletionTimestamp")]
+    statuses = [c for p in pods for c in (p.get("status") or {}).get("containerStatuses") or []]
+    return {"containers": sum(len(p["spec"]["containers"]) for p in pods), "ready": sum(1 for c in statuses if c.get("ready"))}
 
 
 def one_line(text: str) -> str:
@@ -216,7 +228,11 @@ class Plan:
         stdin = json.dumps(values)
         chart_ref = self.chart_ref(values, chart)
         upgrade = ["helm", "upgrade", self.p["release"], chart_ref, "--install", "--values=-"] + self.connection()
-        common = {"helm_missing": False, "release": {}, "app_version": self.app_version, "chart": f"{chart.get('name')}-{chart.get('version')}",
+        kubectl = ["kubectl", f"--kubeconfig={os.path.expanduser(self.p['kubeconfig'])}"] + (
+            [f"--context={self.p['context']}"] if self.p["context"] else [])
+        read_pods = kubectl + ["get", "pods", f"--namespace={self.p['namespace']}", "--output=json",
+                               f"--selector=app.kubernetes.io/instance={self.p['release']}", "--request-timeout=10s"]
+        common = {"helm_missing": False, "pods": {"containers": 0, "ready": 0}, "release": {}, "app_version": self.app_version, "chart": f"{chart.get('name')}-{chart.get('version')}",
                   "existing_secret": ((values.get("backend") or {}).get("secret") or {}).get("existingSecret") or ""}
 
         if self.p["upgrade"]:
@@ -231,12 +247,13 @@ class Plan:
                 common["release"] = listed(json.loads(out))
             except ValueError:
                 pass
+            rc, out, _ = self.module.run_command(read_pods)
+            common["pods"] = pod_counts(out) if rc == 0 else common["pods"]
             self.module.exit_json(changed=True, changes=[], cluster_answers=True, namespace_labels=None, **common)
 
-        # The three reads at once: each waits on the API server, none on the others.
-        kubectl = ["kubectl", f"--kubeconfig={os.path.expanduser(self.p['kubeconfig'])}"] + (
-            [f"--context={self.p['context']}"] if self.p["context"] else [])
-        with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
+        # The reads at once: each waits on the API server, none on the others.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+            pods = pool.submit(self.module.run_command, read_pods)
             status = pool.submit(self.module.run_command, ["helm", "status", self.p["release"], "--output=json"] + self.connection())
             namespace = pool.submit(self.module.run_command, kubectl + ["get", "namespace", self.p["namespace"], "--output=json",
                                                                         "--request-timeout=10s"])
@@ -246,6 +263,9 @@ class Plan:
                                                                       "--output=json"], data=stdin, binary_data=True)
             (status_rc, status_out, status_err), (ns_rc, ns_out, ns_err), (dry_rc, dry_out, dry_err) = (
                 status.result(), namespace.result(), desired.result())
+            pods_rc, pods_out, _ = pods.result()
+        if pods_rc == 0:
+            common["pods"] = pod_counts(pods_out)
 
         cluster_answers = ns_rc == 0 or "NotFound" in ns_err
         labels = None

@@ -14,8 +14,16 @@ lint: setup  ## yamllint, ansible-lint (production profile), commands cut by a c
 	for p in $(PLAYBOOKS); do ansible-playbook --syntax-check -i inventories/local $$p || exit 1; \
 	  ansible-playbook --syntax-check -i inventories/production $$p || exit 1; done
 
-test-chart: tools  ## helm lint, schema refusals, kubernetes-validate and spec assertions on rendered manifests
-	pytest -q tests/chart
+# kube-score audits the rendered production chart (tests/chart/test_kube_score.py), built from its Go module into the
+# cache by version, with the Go caches the roles' builds use.
+KUBE_SCORE_VERSION := v1.20.0
+KUBE_SCORE := $(TODO_K8S_CACHE_DIR)/kube-score/$(KUBE_SCORE_VERSION)/kube-score
+$(KUBE_SCORE):
+	GOBIN=$(dir $@) GOMODCACHE=$(TODO_K8S_CACHE_DIR)/go/mod GOCACHE=$(TODO_K8S_CACHE_DIR)/go/build GOFLAGS=-modcacherw \
+	  GOTOOLCHAIN=local CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" github.com/zegl/kube-score/cmd/kube-score@$(KUBE_SCORE_VERSION)
+
+test-chart: tools $(KUBE_SCORE)  ## helm lint, schema refusals, kubernetes-validate, kube-score and spec assertions on rendered manifests
+	KUBE_SCORE=$(KUBE_SCORE) pytest -q tests/chart
 
 test-roles: setup  ## Role argument specs match defaults and refuse bad input before touching anything
 	pytest -q tests/roles

@@ -80,11 +80,12 @@ def helm(*args):
                           capture_output=True, text=True, check=False)
 
 
-def release_playbook(**variables):
-    """playbooks/release.yml, the day-2 playbook users run, against the scenarios' inventory."""
-    extra = [a for k, v in variables.items() for a in ("-e", f"{k}={v}")]
+def release_playbook(playbook="release.yml", **variables):
+    """A day-2 playbook users run (playbooks/release.yml by default), against the scenarios' inventory; the
+    variables go as one JSON -e, so maps and numbers keep their types."""
+    extra = ["-e", json.dumps(variables)] if variables else []
     root = pathlib.Path(__file__).resolve().parents[2]
     return subprocess.run(
         [str(pathlib.Path(sys.executable).parent / "ansible-playbook"), "-i", str(root / "molecule/inventory/hosts.yml"),
-         str(root / "playbooks/release.yml"), *extra],
+         str(root / "playbooks" / playbook), *extra],
         capture_output=True, text=True, cwd=root, env=dict(os.environ, ANSIBLE_CONFIG=str(root / "ansible.cfg")))

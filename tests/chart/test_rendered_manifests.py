@@ -1,4 +1,7 @@
 """The rendered manifests carry every number and rule of shared/spec/data-model.md §2–§8."""
+import base64
+import hashlib
+import json
 import subprocess
 
 import pytest
@@ -36,6 +39,7 @@ def test_local_renders_exactly_the_spec_objects_and_the_embedded_database(local)
         ("Service", "todo-list-backend"),
         ("Service", "todo-list-frontend"),
         ("Service", "todo-list-postgresql"),
+        ("Service", "todo-list-postgresql-headless"),
         ("ServiceAccount", "todo-list-backend"),
         ("ServiceAccount", "todo-list-frontend"),
         ("ServiceAccount", "todo-list-postgresql"),
@@ -146,8 +150,11 @@ def test_production_reads_the_existing_secret_and_the_external_database(producti
 
 @pytest.mark.parametrize("component", COMPONENTS)
 def test_resources_are_the_spec_defaults_and_local_overrides(component):
-    default = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}}
-    local = {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "1000m", "memory": "1Gi"}}
+    storage = {"requests": {"ephemeral-storage": "64Mi"}, "limits": {"ephemeral-storage": "256Mi"}}
+    default = {"requests": {"cpu": "100m", "memory": "128Mi", **storage["requests"]},
+               "limits": {"cpu": "500m", "memory": "512Mi", **storage["limits"]}}
+    local = {"requests": {"cpu": "50m", "memory": "64Mi", **storage["requests"]},
+             "limits": {"cpu": "1000m", "memory": "1Gi", **storage["limits"]}}
     assert container(render(), component)["resources"] == default
     assert container(render(["values-production.yaml"]), component)["resources"] == default
     assert container(render(["values-local.yaml"]), component)["resources"] == local
@@ -163,12 +170,25 @@ def test_images_default_to_the_chart_app_version_and_take_a_given_tag():
 @pytest.mark.parametrize("component", COMPONENTS)
 def test_a_config_change_rolls_the_pods_through_the_checksum(component):
     annotations = lambda m: m.get("Deployment", f"todo-list-{component}")["spec"]["template"]["metadata"]["annotations"]
-    before = annotations(render())
-    assert before == annotations(render()), "the same values must give the same checksums"
+    # Secrets given: without a cluster to look the kept ones up, each render generates new ones (and says so).
+    given = ["postgresql.auth.password=given-password", "backend.secret.jwtSecret=a-jwt-secret-of-at-least-32-bytes!!"]
+    before = annotations(render(sets=given))
+    assert before == annotations(render(sets=given)), "the same values must give the same checksums"
     changed = {"frontend": "frontend.config.featureFlags.chat=true", "backend": "backend.config.logLevel=DEBUG"}
-    assert annotations(render(sets=[changed[component]]))["checksum/config"] != before["checksum/config"]
+    assert annotations(render(sets=[*given, changed[component]]))["checksum/config"] != before["checksum/config"]
     if component == "backend":
-        assert annotations(render(sets=["backend.secret.jwtSecret=another-secret-of-at-least-32-bytes"]))["checksum/secret"] != before["checksum/secret"]
+        for secret in ("backend.secret.jwtSecret=another-secret-of-at-least-32-bytes", "postgresql.auth.password=rotated"):
+            assert annotations(render(sets=[*given, secret]))["checksum/secret"] != before["checksum/secret"], secret
+
+
+def test_the_secret_checksums_are_of_the_secrets_as_rendered_generated_values_included(local):
+    def checksum_of(secret_name):
+        data = {k: base64.b64decode(v).decode() for k, v in local.get("Secret", secret_name)["data"].items()}
+        return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    backend = local.get("Deployment", "todo-list-backend")["spec"]["template"]["metadata"]["annotations"]
+    database = local.get("StatefulSet", "todo-list-postgresql")["spec"]["template"]["metadata"]["annotations"]
+    assert backend["checksum/secret"] == checksum_of("todo-list-backend-secret")
+    assert database["checksum/secret"] == checksum_of("todo-list-postgresql")
 
 
 @pytest.mark.parametrize("component", COMPONENTS)
@@ -200,6 +220,14 @@ def test_embedded_database_keeps_its_data_on_a_volume_claim(local):
     assert claim["metadata"]["name"] == "data" and claim["spec"]["resources"]["requests"]["storage"] == "1Gi"
     mounts = statefulset["template"]["spec"]["containers"][0]["volumeMounts"]
     assert {"name": "data", "mountPath": "/var/lib/postgresql/data"} in mounts
+
+
+def test_the_database_statefulset_is_governed_by_a_headless_service_that_lists_pods_not_yet_ready(local):
+    statefulset = local.get("StatefulSet", "todo-list-postgresql")["spec"]
+    governing = local.get("Service", statefulset["serviceName"])["spec"]
+    assert governing["clusterIP"] == "None" and governing["publishNotReadyAddresses"] is True
+    assert governing["selector"] == statefulset["selector"]["matchLabels"]
+    assert local.get("Service", "todo-list-postgresql")["spec"]["type"] == "ClusterIP", "clients keep a stable address"
 
 
 def test_helm_test_pod_checks_the_frontend_and_the_backend_behind_it_and_can_run_again(local):

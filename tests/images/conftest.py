@@ -50,10 +50,11 @@ class Containers:
         docker("network", "create", self.network)
 
     def run(self, image: str, alias: str, *args: str, env: dict[str, str] | None = None, publish: int | None = None,
-            restricted: bool = True) -> str:
+            restricted: bool = True, volume: str | None = None) -> str:
         name = f"{alias}-{self.suffix}-{len(self.names)}"
         cmd = ["run", "-d", "--name", name, "--network", self.network, "--network-alias", alias]
         cmd += RESTRICTED if restricted else []
+        cmd += ["--volume", volume] if volume else []
         for key, value in (env or {}).items():
             cmd += ["-e", f"{key}={value}"]
         if publish:

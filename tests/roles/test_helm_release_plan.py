@@ -42,18 +42,18 @@ def secret(value):
 
 def test_the_same_manifests_are_no_change():
     same = release("deployed", service(), secret("c2FtZQ=="))
-    assert plan.compare(same, same) == ([], [])
+    assert plan.compare(same, same) == ([], [], [])
 
 
 def test_a_template_edit_is_a_change_and_the_diff_shows_it():
-    changes, diff = plan.compare(release("deployed", service()), release("pending-upgrade", service("new")))
+    changes, diff, _ = plan.compare(release("deployed", service()), release("pending-upgrade", service("new")))
     assert changes == ["changed Service/todo-list-backend"]
     assert "annotations:\n    a: new" in diff[0]["after"] and "annotations" not in diff[0]["before"]
 
 
 def test_a_new_hook_and_a_removed_object_are_changes():
     test_pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "todo-list-test"}}
-    changes, _ = plan.compare(release("deployed", service(), secret("YQ==")), release("x", service(), hooks=[test_pod]))
+    changes, _, _ = plan.compare(release("deployed", service(), secret("YQ==")), release("x", service(), hooks=[test_pod]))
     assert changes == ["added Pod/todo-list-test", "removed Secret/todo-list-backend-secret"]
 
 
@@ -67,9 +67,43 @@ def test_no_release_is_an_install():
 
 
 def test_a_secret_value_never_shows_only_that_it_changed():
-    _, diff = plan.compare(release("deployed", secret(CANARY)), release("x", secret(CANARY + "x")))
+    _, diff, _ = plan.compare(release("deployed", secret(CANARY)), release("x", secret(CANARY + "x")))
     assert CANARY not in json.dumps(diff)
     assert "JWT_SECRET: <redacted, changed>" in diff[0]["after"] and "DATABASE_URL: <redacted>" in diff[0]["after"]
+
+
+def statefulset(service_name="todo-list-postgresql-headless", image="todo-k8s/postgres:17"):
+    return {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "todo-list-postgresql"},
+            "spec": {"serviceName": service_name, "selector": {"matchLabels": {"app": "postgresql"}},
+                     "template": {"spec": {"containers": [{"name": "postgresql", "image": image}]}}}}
+
+
+def test_a_statefulset_whose_service_name_changes_is_replaced_and_its_change_line_says_why():
+    changes, _, replace = plan.compare(release("deployed", statefulset("todo-list-postgresql")),
+                                       release("x", statefulset()))
+    assert replace == ["todo-list-postgresql"]
+    assert changes[0].startswith("replaced StatefulSet/todo-list-postgresql (serviceName cannot change in place")
+
+
+def test_a_statefulset_whose_pod_template_changes_is_updated_in_place():
+    changes, _, replace = plan.compare(release("deployed", statefulset()), release("x", statefulset(image="other")))
+    assert replace == [] and changes == ["changed StatefulSet/todo-list-postgresql"]
+
+
+def test_the_database_pod_is_the_ready_first_pod_of_the_release_database_statefulset():
+    ready = {"todo-list-postgresql-0", "todo-list-backend-abc"}
+    assert plan.database_pod(release("deployed", service(), statefulset()), ready) == "todo-list-postgresql-0"
+    assert plan.database_pod(release("failed", statefulset()), ready) == "todo-list-postgresql-0", "a failed upgrade keeps data"
+    assert plan.database_pod(release("deployed", service()), ready) == ""
+    assert plan.database_pod(release("deployed", statefulset()), {"todo-list-backend-abc"}) == "", "not Ready: nothing to dump"
+
+
+def test_ready_pods_are_those_with_the_ready_condition_and_not_terminating():
+    def pod(name, ready, deleting=False):
+        meta = {"name": name, **({"deletionTimestamp": "now"} if deleting else {})}
+        return {"metadata": meta, "status": {"conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}}
+    listed = json.dumps({"items": [pod("a", True), pod("b", False), pod("c", True, deleting=True)]})
+    assert plan.ready_pod_names(listed) == {"a"}
 
 
 def test_values_merge_as_helm_merges_values_files():

@@ -62,16 +62,49 @@ Call with (list $ .Values.frontend.image), or (list $ .Values.postgresql.image "
 
 {{/*
 A secret value that is stable across upgrades: the value given, else the one already in the cluster's Secret,
-else a new random one. Call with (list $ "<secret name>" "<key>" <given value>).
+else a new random one. Call with (list $ "<secret name>" "<key>" <given value>). The answer is remembered for the
+render, so the Secret and the checksums on the pod templates see the same value, generated or not.
 */}}
 {{- define "todo.stableSecret" -}}
 {{- $ := index . 0 -}}
+{{- if not (hasKey $.Values "__todoStableSecrets") -}}
+{{- $_ := set $.Values "__todoStableSecrets" dict -}}
+{{- end -}}
+{{- $memo := get $.Values "__todoStableSecrets" -}}
+{{- $key := printf "%s/%s" (index . 1) (index . 2) -}}
+{{- if not (hasKey $memo $key) -}}
 {{- $existing := lookup "v1" "Secret" $.Release.Namespace (index . 1) -}}
 {{- $current := "" -}}
 {{- if and $existing $existing.data -}}
 {{- $current = index $existing.data (index . 2) | default "" | b64dec -}}
 {{- end -}}
-{{- index . 3 | default $current | default (randAlphaNum 40) -}}
+{{- $_ := set $memo $key (index . 3 | default $current | default (randAlphaNum 40)) -}}
+{{- end -}}
+{{- get $memo $key -}}
+{{- end }}
+
+{{/* The data of the embedded database's Secret, as JSON (values in clear: callers encode or hash them). */}}
+{{- define "todo.postgresqlSecretData" -}}
+{{- $pg := .Values.postgresql -}}
+{{- $password := include "todo.stableSecret" (list . (include "todo.name" (list . "postgresql")) "POSTGRES_PASSWORD" $pg.auth.password) -}}
+{{- dict "POSTGRES_USER" $pg.auth.username "POSTGRES_PASSWORD" $password "POSTGRES_DB" $pg.auth.database | toJson -}}
+{{- end }}
+
+{{/* The data of the backend's Secret, as JSON; empty object when backend.secret.existingSecret names another. */}}
+{{- define "todo.backendSecretData" -}}
+{{- if .Values.backend.secret.existingSecret -}}
+{{- dict | toJson -}}
+{{- else -}}
+{{- $pg := .Values.postgresql -}}
+{{- $databaseUrl := .Values.backend.secret.databaseUrl -}}
+{{- if $pg.enabled -}}
+{{- $password := (include "todo.postgresqlSecretData" . | fromJson).POSTGRES_PASSWORD -}}
+{{- $databaseUrl = printf "postgresql://%s:%s@%s:5432/%s" $pg.auth.username $password (include "todo.name" (list . "postgresql")) $pg.auth.database -}}
+{{- end -}}
+{{- $databaseUrl = required "backend.secret.databaseUrl is required when postgresql.enabled is false and no backend.secret.existingSecret is given" $databaseUrl -}}
+{{- $jwt := include "todo.stableSecret" (list . (include "todo.backendSecretName" .) "JWT_SECRET" .Values.backend.secret.jwtSecret) -}}
+{{- dict "DATABASE_URL" $databaseUrl "JWT_SECRET" $jwt "OPENAI_API_KEY" .Values.backend.secret.openaiApiKey | toJson -}}
+{{- end -}}
 {{- end }}
 
 {{/* An HTTP probe from a probe block of values. Call with (list <probe values> <port>). */}}
@@ -93,10 +126,10 @@ Call with (list "<container>" <resources values>).
 {{- define "todo.validateResources" -}}
 {{- $name := index . 0 -}}
 {{- $res := index . 1 -}}
-{{- range $kind := list "cpu" "memory" -}}
+{{- range $kind := list "cpu" "memory" "ephemeral-storage" -}}
 {{- $request := index $res.requests $kind -}}
 {{- $limit := index $res.limits $kind -}}
-{{- if gt (include "todo.quantity" $request | float64) (include "todo.quantity" $limit | float64) -}}
+{{- if and $request $limit (gt (include "todo.quantity" $request | float64) (include "todo.quantity" $limit | float64)) -}}
 {{- fail (printf "%s: resources.limits.%s (%v) is below resources.requests.%s (%v); limits must be >= requests." $name $kind $limit $kind $request) -}}
 {{- end -}}
 {{- end -}}

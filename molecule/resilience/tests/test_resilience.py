@@ -1,4 +1,7 @@
 """What the release does when parts of it fail, observed on the live cluster."""
+import hashlib
+import pathlib
+import shutil
 import time
 
 from live import NAMESPACE, RELEASE, helm, in_cluster_python, pod_host, pods, release_playbook, secret_digest
@@ -108,3 +111,97 @@ def test_uninstall_then_reinstall_keeps_the_todos_the_accounts_and_the_tokens(co
     assert result.returncode == 0, result.stdout[-3000:]
     assert {k: secret_digest(core, *k) for k in secrets} == secrets, "the reinstall adopts them unchanged"
     assert in_cluster_python(core, f"TOKEN = {token!r}\n" + READ) == [200, ["written before the uninstall"], 200]
+
+
+BACKED_UP = r"""
+call("POST", "/api/auth/register", {"email": "backup@example.com", "password": "backup-password"})
+token = call("POST", "/api/auth/login", {"email": "backup@example.com", "password": "backup-password"})[1]["access_token"]
+call("POST", "/api/todos", {"title": "in the backup"}, token)
+print(json.dumps(token))
+"""
+LISTED = r"""
+listed = call("GET", "/api/todos", token=TOKEN)
+print(json.dumps([listed[0], sorted(t["title"] for t in listed[1]) if listed[0] == 200 else None]))
+"""
+
+
+def psql(core, sql):
+    (database,) = pods(core, "postgresql")
+    return pod_host(database, "postgresql").run(
+        "sh -c %s", f'psql -h /var/run/postgresql -U "$POSTGRES_USER" -d "$POSTGRES_DB" -v ON_ERROR_STOP=1 -c "{sql}"')
+
+
+def test_an_upgrade_backs_up_the_database_first_and_restore_brings_a_dropped_table_back(core, tmp_path):
+    token = in_cluster_python(core, BACKED_UP)
+    backups = tmp_path / "backups"
+    result = release_playbook(helm_release_backup_dir=str(backups), helm_release_backup_keep=2,
+                              helm_release_values={"backend": {"podAnnotations": {"todo-k8s.test/backup": "1"}}})
+    assert result.returncode == 0, result.stdout[-3000:]
+    (dump,) = backups.iterdir()
+    assert dump.name.startswith(f"{NAMESPACE}-{RELEASE}-") and dump.name.endswith(".dump") and dump.read_bytes()[:5] == b"PGDMP"
+    assert (dump.stat().st_mode & 0o777, backups.stat().st_mode & 0o777) == (0o600, 0o700)
+
+    assert psql(core, "DROP TABLE todos").rc == 0
+    assert in_cluster_python(core, f"TOKEN = {token!r}\n" + LISTED)[0] >= 500, "the table is gone"
+    result = release_playbook("restore.yml", helm_release_backup_dir=str(backups))
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert in_cluster_python(core, f"TOKEN = {token!r}\n" + LISTED) == [200, ["in the backup"]]
+
+    second = release_playbook(helm_release_backup_dir=str(backups), helm_release_backup_keep=2,
+                              helm_release_values={"backend": {"podAnnotations": {"todo-k8s.test/backup": "2"}}})
+    third = release_playbook(helm_release_backup_dir=str(backups), helm_release_backup_keep=2)
+    assert second.returncode == third.returncode == 0, (second.stdout + third.stdout)[-3000:]
+    assert len(list(backups.iterdir())) == 2, "only the newest helm_release_backup_keep are kept"
+
+
+def test_restore_without_a_backup_stops_in_one_line_before_the_database_is_touched(tmp_path):
+    result = release_playbook("restore.yml", helm_release_backup_dir=str(tmp_path))
+    assert result.returncode != 0 and f"no {NAMESPACE}-{RELEASE}-*.dump in {tmp_path}" in result.stdout, result.stdout[-2000:]
+
+
+ROTATED = r"""
+call("POST", "/api/auth/register", {"email": "rotate@example.com", "password": "rotate-password"})
+token = call("POST", "/api/auth/login", {"email": "rotate@example.com", "password": "rotate-password"})[1]["access_token"]
+call("POST", "/api/todos", {"title": "before the rotation"}, token)
+print(json.dumps(token))
+"""
+
+
+def test_a_new_database_password_in_the_inventory_takes_effect_and_keeps_the_data(core, tmp_path):
+    token = in_cluster_python(core, ROTATED)
+    before = secret_digest(core, f"{RELEASE}-postgresql", "POSTGRES_PASSWORD")
+    new_password = "rotated-" + hashlib.sha256(before.encode()).hexdigest()[:24]
+    result = release_playbook(helm_release_backup_dir=str(tmp_path),
+                              helm_release_values={"postgresql": {"auth": {"password": new_password}}})
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert new_password not in result.stdout + result.stderr
+    assert secret_digest(core, f"{RELEASE}-postgresql", "POSTGRES_PASSWORD") == hashlib.sha256(new_password.encode()).hexdigest()
+    assert in_cluster_python(core, HEALTH) == [200, 401]
+    assert in_cluster_python(core, f"TOKEN = {token!r}\n" + LISTED) == [200, ["before the rotation"]]
+    # The inventory no longer names it: the Secret keeps the rotated password, and the next run changes nothing.
+    again = release_playbook(helm_release_backup_dir=str(tmp_path))
+    assert again.returncode == 0 and "changed=0" in again.stdout, again.stdout[-3000:]
+
+
+def test_a_release_whose_database_predates_the_headless_service_is_moved_over_keeping_its_data(core, apps, tmp_path):
+    token = in_cluster_python(core, BACKED_UP.replace("backup@", "headless@").replace("in the backup", "before the move"))
+    # The release as the chart before the headless Service made it: serviceName is the ClusterIP Service. (serviceName
+    # cannot change in place, so the StatefulSet is deleted first, its pod and claim kept, as the role does.)
+    old_chart = tmp_path / "todo-list-hackathon"
+    shutil.copytree(pathlib.Path(__file__).resolve().parents[3] / "charts" / "todo-list-hackathon", old_chart)
+    template = old_chart / "templates" / "postgresql.yaml"
+    template.write_text(template.read_text().replace("serviceName: {{ $name }}-headless", "serviceName: {{ $name }}"))
+    statefulset = f"{RELEASE}-postgresql"
+    apps.delete_namespaced_stateful_set(statefulset, NAMESPACE, propagation_policy="Orphan")
+    wait_for("the StatefulSet to be gone", lambda: statefulset not in [
+        s.metadata.name for s in apps.list_namespaced_stateful_set(NAMESPACE).items])
+    old = helm("upgrade", RELEASE, str(old_chart), "--reuse-values", "--wait", "--timeout", "3m")
+    assert old.returncode == 0, old.stderr
+    assert apps.read_namespaced_stateful_set(statefulset, NAMESPACE).spec.service_name == statefulset
+
+    result = release_playbook()
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert f"replaced StatefulSet/{statefulset} (serviceName cannot change in place" in result.stdout
+    assert apps.read_namespaced_stateful_set(statefulset, NAMESPACE).spec.service_name == f"{statefulset}-headless"
+    wait_for("the database to be Ready", lambda: [p for p in pods(core, "postgresql") if ready(p)])
+    assert in_cluster_python(core, f"TOKEN = {token!r}\n" + LISTED) == [200, ["before the move"]]

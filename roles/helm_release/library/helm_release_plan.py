@@ -16,8 +16,11 @@ description:
     object is shown before and after; the values under C(data) and C(stringData) of a Secret never are, only
     C(<redacted>) or C(<redacted, changed>). Where the namespace is missing or no cluster answers, the chart is
     rendered client side (C(--dry-run=client)), so a bad value still stops the run before anything changes.
-  - With O(upgrade=true), runs C(helm upgrade --install --wait) (and C(--rollback-on-failure) with O(atomic)); in
-    check mode it only says it would.
+  - A StatefulSet whose C(serviceName), C(selector), C(volumeClaimTemplates) or C(podManagementPolicy) would change
+    (fields the API refuses to update) is listed in RV(replace) and its change line says so.
+  - With O(upgrade=true), first deletes each StatefulSet in O(replace) with C(--cascade=orphan) (its pods and volume
+    claims stay; the upgrade creates it anew and it adopts them), then runs C(helm upgrade --install --wait) (and
+    C(--rollback-on-failure) with O(atomic)); in check mode it only says it would.
   - When the images' tag differs from the chart's appVersion, the chart is packaged with that appVersion into
     O(work_dir) first, so the release's app version is the version that runs.
 options:
@@ -41,6 +44,7 @@ options:
   upgrade: {description: Run the upgrade instead of comparing., type: bool, default: false}
   atomic: {description: Roll back an upgrade that does not become Ready (O(upgrade) only)., type: bool, default: true}
   timeout: {description: How long the upgrade waits for readiness (Go duration)., type: str, default: 5m}
+  replace: {description: StatefulSets to delete (orphaning their pods) before the upgrade (O(upgrade) only)., type: list, elements: str, default: []}
 """
 
 RETURN = r"""
@@ -57,6 +61,13 @@ app_version: {description: The version both app images run (the release's appVer
 chart: {description: C(name-version) of the chart., type: str, returned: always}
 existing_secret: {description: The chart value C(backend.secret.existingSecret) (a name, not a secret)., type: str, returned: always}
 helm_missing: {description: helm is not on the PATH (check mode only; a real run fails)., type: bool, returned: always}
+replace: {description: Names of the StatefulSets the upgrade must create anew (an immutable field changes)., type: list, elements: str, returned: always}
+database_pod:
+  description:
+    - The first pod of the release's embedded database StatefulSet (its container C(postgresql)), where a backup
+      is taken before an upgrade; empty when the release has none or that pod is not Ready.
+  type: str
+  returned: always
 pods:
   description:
     - The release's pods that are not terminating, as C(containers) (how many they run) and C(ready) (how many of
@@ -74,6 +85,9 @@ import yaml
 from ansible.module_utils.basic import AnsibleModule
 
 REDACTED, CHANGED = "<redacted>", "<redacted, changed>"
+# The fields of a StatefulSet's spec the API server refuses to change (all but replicas, ordinals, template,
+# updateStrategy, persistentVolumeClaimRetentionPolicy and minReadySeconds), among those the chart sets.
+STATEFULSET_IMMUTABLE = ("serviceName", "selector", "volumeClaimTemplates", "podManagementPolicy")
 
 
 def merged(base: dict, top: dict) -> dict:
@@ -128,17 +142,45 @@ def shown(doc: dict | None, other: dict | None) -> str:
     return yaml.safe_dump(doc, sort_keys=True, default_flow_style=False)
 
 
-def compare(deployed: dict, desired: dict) -> tuple[list[str], list[dict]]:
+def immutable_changes(old: dict | None, new: dict | None) -> list[str]:
+    if not old or not new or new.get("kind") != "StatefulSet":
+        return []
+    return [field for field in STATEFULSET_IMMUTABLE if (old.get("spec") or {}).get(field) != (new.get("spec") or {}).get(field)]
+
+
+def database_pod(release: dict, ready_pods: set[str]) -> str:
+    """Any status: a failed upgrade leaves a database that holds data. Only a Ready pod can be dumped."""
+    for doc in objects(release).values():
+        containers = ((((doc.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers")) or []
+        if doc["kind"] == "StatefulSet" and any(c.get("name") == "postgresql" for c in containers):
+            pod = f"{doc['metadata']['name']}-0"
+            return pod if pod in ready_pods else ""
+    return ""
+
+
+def compare(deployed: dict, desired: dict) -> tuple[list[str], list[dict], list[str]]:
     before, after = objects(deployed, need_deployed=True), objects(desired)
-    changes, diff = [], []
+    changes, diff, replace = [], [], []
     for key in sorted(before.keys() | after.keys()):
         old, new = before.get(key), after.get(key)
         if old == new:
             continue
-        changes.append(f"{'added' if old is None else 'removed' if new is None else 'changed'} {key}")
+        fields = immutable_changes(old, new)
+        if fields:
+            replace.append(new["metadata"]["name"])
+            changes.append(f"replaced {key} ({', '.join(fields)} cannot change in place: deleted with its pods and "
+                           "volume claims kept, then created anew)")
+        else:
+            changes.append(f"{'added' if old is None else 'removed' if new is None else 'changed'} {key}")
         # The "after" side marks a Secret value changed relative to "before"; "before" only ever shows the marker.
         diff.append({"before_header": key, "after_header": key, "before": shown(old, old), "after": shown(new, old)})
-    return changes, diff
+    return changes, diff, replace
+
+
+def ready_pod_names(kubectl_json: str) -> set[str]:
+    return {p["metadata"]["name"] for p in json.loads(kubectl_json or "{}").get("items", [])
+            if not p["metadata"].get("deletionTimestamp")
+            and any(c.get("type") == "Ready" and c.get("status") == "True" for c in (p.get("status") or {}).get("conditions") or [])}
 
 
 def pod_counts(kubectl_json: str) -> dict:
@@ -222,7 +264,8 @@ class Plan:
                 self.fail("helm is not installed (cli_tools role), or not on the PATH.")
             # Check mode on a fresh machine: cli_tools only said it would install it.
             self.module.exit_json(changed=False, helm_missing=True, changes=[], release={}, cluster_answers=False,
-                                  namespace_labels=None, app_version="", chart="", existing_secret="")
+                                  namespace_labels=None, app_version="", chart="", existing_secret="", replace=[],
+                                  database_pod="")
         chart = self.load_yaml(os.path.join(self.p["chart_path"], "Chart.yaml"), "chart metadata") or {}
         values = self.values()
         stdin = json.dumps(values)
@@ -232,12 +275,18 @@ class Plan:
             [f"--context={self.p['context']}"] if self.p["context"] else [])
         read_pods = kubectl + ["get", "pods", f"--namespace={self.p['namespace']}", "--output=json",
                                f"--selector=app.kubernetes.io/instance={self.p['release']}", "--request-timeout=10s"]
-        common = {"helm_missing": False, "pods": {"containers": 0, "ready": 0}, "release": {}, "app_version": self.app_version, "chart": f"{chart.get('name')}-{chart.get('version')}",
+        common = {"helm_missing": False, "pods": {"containers": 0, "ready": 0}, "release": {}, "replace": [],
+                  "database_pod": "", "app_version": self.app_version, "chart": f"{chart.get('name')}-{chart.get('version')}",
                   "existing_secret": ((values.get("backend") or {}).get("secret") or {}).get("existingSecret") or ""}
 
         if self.p["upgrade"]:
             if self.module.check_mode:
                 self.module.exit_json(changed=True, changes=[], cluster_answers=True, namespace_labels=None, **common)
+            for name in self.p["replace"]:
+                rc, _, err = self.module.run_command(kubectl + ["delete", "statefulset", name, f"--namespace={self.p['namespace']}",
+                                                                "--cascade=orphan", "--wait=true", "--ignore-not-found"])
+                if rc != 0:
+                    self.fail(f"could not delete StatefulSet {name} (its pods kept) before the upgrade: {one_line(err)}")
             command = upgrade + ["--wait", f"--timeout={self.p['timeout']}", "--output=json"] + (
                 ["--rollback-on-failure"] if self.p["atomic"] else [])
             rc, out, err = self.module.run_command(command, data=stdin, binary_data=True)
@@ -264,8 +313,9 @@ class Plan:
             (status_rc, status_out, status_err), (ns_rc, ns_out, ns_err), (dry_rc, dry_out, dry_err) = (
                 status.result(), namespace.result(), desired.result())
             pods_rc, pods_out, _ = pods.result()
+        ready = set()
         if pods_rc == 0:
-            common["pods"] = pod_counts(pods_out)
+            common["pods"], ready = pod_counts(pods_out), ready_pod_names(pods_out)
 
         cluster_answers = ns_rc == 0 or "NotFound" in ns_err
         labels = None
@@ -284,7 +334,8 @@ class Plan:
             self.fail(f"helm status {self.p['release']} failed: {one_line(status_err)}")
         deployed = json.loads(status_out) if status_rc == 0 and status_out.strip() else {}
         try:
-            changes, diff = compare(deployed, json.loads(dry_out))
+            changes, diff, common["replace"] = compare(deployed, json.loads(dry_out))
+            common["database_pod"] = database_pod(deployed, ready)
         except (ValueError, yaml.YAMLError) as exc:  # never the text: it holds Secrets
             self.fail(f"a release is not the JSON helm writes: {type(exc).__name__}")
         self.module.exit_json(changed=bool(changes), changes=changes, diff=diff, cluster_answers=cluster_answers,
@@ -309,6 +360,7 @@ def main() -> None:
             "upgrade": {"type": "bool", "default": False},
             "atomic": {"type": "bool", "default": True},
             "timeout": {"type": "str", "default": "5m"},
+            "replace": {"type": "list", "elements": "str", "default": []},
         },
         supports_check_mode=True,
     )

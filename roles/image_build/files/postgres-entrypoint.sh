@@ -51,6 +51,16 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   done
   pg_ctl -D "$PGDATA" -m fast -w -s stop
   echo "postgres: database '$db' initialised in $PGDATA"
+elif [ -n "${POSTGRES_PASSWORD:-}" ]; then
+  # The password follows POSTGRES_PASSWORD at every start, not only at initdb (unlike the official image): a
+  # rotated Secret takes effect on the restart it causes, and a volume kept across a reinstall opens with the
+  # Secret it gets. psql reads it from the environment (\getenv), so it is on no command line.
+  pg_ctl -D "$PGDATA" -o "-c listen_addresses='' -c unix_socket_directories=/var/run/postgresql" -w -s start
+  psql -v ON_ERROR_STOP=1 -q -h /var/run/postgresql -U "${POSTGRES_USER:-postgres}" -d postgres >/dev/null <<'SQL'
+\getenv password POSTGRES_PASSWORD
+ALTER ROLE CURRENT_USER PASSWORD :'password';
+SQL
+  pg_ctl -D "$PGDATA" -m fast -w -s stop
 fi
 
 exec postgres "$@"

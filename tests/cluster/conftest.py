@@ -19,9 +19,9 @@ from kubernetes import client, config
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CLUSTER = os.environ.get("TODO_K8S_TEST_CLUSTER", "todo-k8s-test")
 NAMESPACE = "cluster-test"
-VERSIONS = yaml.safe_load((ROOT / "versions.yml").read_text())
+SUITE = yaml.safe_load((ROOT / "roles/kind_node_image/defaults/main.yml").read_text())["kind_node_image_suite"]
 # Built from Debian's busybox-static by kind_node_image and preloaded into our node image.
-HELPER_IMAGE = f"todo-k8s/local-path-helper:{VERSIONS['todo_k8s_node_suite']}"
+HELPER_IMAGE = f"todo-k8s/local-path-helper:{SUITE}"
 
 
 def docker_images(repository_suffix):

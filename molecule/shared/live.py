@@ -80,10 +80,10 @@ def helm(*args):
                           capture_output=True, text=True, check=False)
 
 
-def release_playbook(playbook="release.yml", **variables):
-    """A day-2 playbook users run (playbooks/release.yml by default), against the scenarios' inventory; the
-    variables go as one JSON -e, so maps and numbers keep their types."""
-    extra = ["-e", json.dumps(variables)] if variables else []
+def release_playbook(playbook="release.yml", *flags, **variables):
+    """A day-2 playbook users run (playbooks/release.yml by default), against the scenarios' inventory, with flags
+    such as -vvv or --check; the variables go as one JSON -e, so maps and numbers keep their types."""
+    extra = [*flags] + (["-e", json.dumps(variables)] if variables else [])
     root = pathlib.Path(__file__).resolve().parents[2]
     return subprocess.run(
         [str(pathlib.Path(sys.executable).parent / "ansible-playbook"), "-i", str(root / "molecule/inventory/hosts.yml"),

@@ -1,5 +1,6 @@
 """What the release does when parts of it fail, observed on the live cluster."""
 import hashlib
+import os
 import pathlib
 import shutil
 import time
@@ -14,6 +15,9 @@ try:
 except urllib.error.HTTPError as e: api = e.code
 print(json.dumps([front, api]))
 """
+
+
+CACHE = pathlib.Path(os.environ.get("TODO_K8S_CACHE_DIR", "/var/cache/todo-k8s"))
 
 
 def wait_for(what, check, seconds=180):
@@ -170,11 +174,17 @@ print(json.dumps(token))
 def test_a_new_database_password_in_the_inventory_takes_effect_and_keeps_the_data(core, tmp_path):
     token = in_cluster_python(core, ROTATED)
     before = secret_digest(core, f"{RELEASE}-postgresql", "POSTGRES_PASSWORD")
-    new_password = "rotated-" + hashlib.sha256(before.encode()).hexdigest()[:24]
-    result = release_playbook(helm_release_backup_dir=str(tmp_path),
-                              helm_release_values={"postgresql": {"auth": {"password": new_password}}})
+    new_password = "rotated-" + hashlib.sha256(before.encode()).hexdigest()[:24]  # also a canary: shown nowhere
+    rotate = {"helm_release_backup_dir": str(tmp_path), "helm_release_values": {"postgresql": {"auth": {"password": new_password}}}}
+    preview = release_playbook("release.yml", "--check", "--diff", "-vvv", **rotate)
+    assert preview.returncode == 0 and "Secret/todo-list-postgresql" in preview.stdout, preview.stdout[-3000:]
+    result = release_playbook("release.yml", "-vvv", **rotate)
     assert result.returncode == 0, result.stdout[-3000:]
-    assert new_password not in result.stdout + result.stderr
+    for output in (preview, result):
+        assert new_password not in output.stdout + output.stderr, "the new password was printed"
+    written = [p for folder in (CACHE / "helm-release", pathlib.Path.home() / ".cache" / "todo-k8s", tmp_path)
+               if folder.exists() for p in folder.rglob("*") if p.is_file() and new_password.encode() in p.read_bytes()]
+    assert written == [], "the new password was written to a file"
     assert secret_digest(core, f"{RELEASE}-postgresql", "POSTGRES_PASSWORD") == hashlib.sha256(new_password.encode()).hexdigest()
     assert in_cluster_python(core, HEALTH) == [200, 401]
     assert in_cluster_python(core, f"TOKEN = {token!r}\n" + LISTED) == [200, ["before the rotation"]]

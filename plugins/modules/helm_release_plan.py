@@ -265,7 +265,7 @@ class Plan:
             # Check mode on a fresh machine: cli_tools only said it would install it.
             self.module.exit_json(changed=False, helm_missing=True, changes=[], release={}, cluster_answers=False,
                                   namespace_labels=None, app_version="", chart="", existing_secret="", replace=[],
-                                  database_pod="")
+                                  database_pod="", pods={"containers": 0, "ready": 0})
         chart = self.load_yaml(os.path.join(self.p["chart_path"], "Chart.yaml"), "chart metadata") or {}
         values = self.values()
         stdin = json.dumps(values)

@@ -3,6 +3,7 @@
 The comparison on release JSON of the shape `helm status --output=json` and `helm upgrade --dry-run=server
 --output=json` write; then the module through ansible-playbook with the real helm and no cluster (it renders client
 side), so the output is what a user sees at -vvvv and --diff."""
+import copy
 import importlib.util
 import json
 import os
@@ -117,18 +118,19 @@ PLAY = [{"hosts": "localhost", "gather_facts": False, "tasks": [{"helm_release_p
     "image_tag": "{{ tag | default('') }}"}}]}]
 
 
-def run(tmp_path, values, *flags, files="values-local.yaml", tag="", chart=CHART):
+def run(tmp_path, values, *flags, files="values-local.yaml", tag="", chart=CHART, path=None, play=PLAY):
     """The module through ansible-playbook against no cluster (an empty kubeconfig): client-side render."""
-    (tmp_path / "play.yml").write_text(yaml.safe_dump(PLAY))
+    (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
     (tmp_path / "kubeconfig").write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n")
     (tmp_path / "vars.json").write_text(json.dumps({"values": values, "files": files, "tag": tag, "chart": str(chart), "work_dir": str(tmp_path / "work"),
                                                     "kubeconfig": str(tmp_path / "kubeconfig")}))
     return subprocess.run(
-        ["ansible-playbook", "-i", "localhost,", "-c", "local", "-e", f"@{tmp_path / 'vars.json'}",
+        [str(pathlib.Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local", "-e", f"@{tmp_path / 'vars.json'}",
          str(tmp_path / "play.yml"), *flags],
         capture_output=True, text=True, check=False,
         env={**os.environ, "ANSIBLE_LIBRARY": str(LIBRARY), "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
-             "ANSIBLE_LOCALHOST_WARNING": "false", "KUBECONFIG": str(tmp_path / "kubeconfig")})
+             "ANSIBLE_LOCALHOST_WARNING": "false", "KUBECONFIG": str(tmp_path / "kubeconfig"),
+             **({"PATH": path} if path else {})})
 
 
 def test_without_a_cluster_the_chart_is_rendered_client_side_and_everything_is_to_be_added(tmp_path):
@@ -163,3 +165,18 @@ def test_a_tag_other_than_the_chart_appversion_packages_the_chart_with_it(tmp_pa
     assert done.returncode == 0, done.stdout + done.stderr
     assert "app_version: v9.8.7" in done.stdout
     assert list((tmp_path / "work" / "v9.8.7").glob("todo-list-hackathon-*.tgz"))
+
+
+@pytest.mark.parametrize("path_has_helm", [True, False], ids=["no cluster", "helm not installed (check mode)"])
+def test_every_documented_return_value_is_returned_on_every_path(tmp_path, path_has_helm):
+    """The role reads these keys whatever the path (a missing one failed check mode on a fresh machine)."""
+    play = copy.deepcopy(PLAY)
+    play[0]["tasks"][0]["register"] = "planned"
+    play[0]["tasks"].append({"ansible.builtin.copy": {"content": "{{ planned | to_json }}", "dest": str(tmp_path / "out.json")},
+                             "check_mode": False})
+    path = os.environ["PATH"] if path_has_helm else "/usr/bin:/bin"
+    done = run(tmp_path, {}, *([] if path_has_helm else ["--check"]), path=path, play=play)
+    assert done.returncode == 0, done.stdout + done.stderr
+    returned = json.loads((tmp_path / "out.json").read_text())
+    assert returned["helm_missing"] is not path_has_helm
+    assert set(yaml.safe_load(plan.RETURN)) - set(returned) == set()

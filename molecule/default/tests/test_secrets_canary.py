@@ -1,0 +1,61 @@
+"""Planted secrets never show: values given as the inventory would give them (helm_release_values from the vault:
+JWT secret, database password, OpenAI key) go through site.yml in check mode and through playbooks/release.yml for
+real, both at -vvv, and appear in no output and no file the run leaves in the caches. The real run deploys the
+planted OpenAI key (the Secret holds it), and a last run puts the inventory's value back."""
+import hashlib
+import json
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+from live import RELEASE, secret_digest
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+CACHE = pathlib.Path(os.environ.get("TODO_K8S_CACHE_DIR", "/var/cache/todo-k8s"))
+CANARIES = {
+    "jwt": "canary-jwt-5f1d2c9e8b7a6f4e3d2c1b0a9f8e7d6c",
+    "database": "canary-db-0b1c2d3e4f5a6b7c8d9e",
+    "openai": "canary-openai-9e8d7c6b5a4f3e2d1c0b",
+}
+PLANTED = {"backend": {"secret": {"jwtSecret": CANARIES["jwt"], "openaiApiKey": CANARIES["openai"]}},
+           "postgresql": {"auth": {"password": CANARIES["database"]}}}
+
+
+def run(playbook, *flags, **variables):
+    extra = ["-e", json.dumps(variables)] if variables else []
+    result = subprocess.run(
+        [str(pathlib.Path(sys.executable).parent / "ansible-playbook"), "-i", str(ROOT / "molecule/inventory/hosts.yml"),
+         str(ROOT / playbook), *extra, *flags],
+        capture_output=True, text=True, cwd=ROOT, env=dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+                                                           ANSIBLE_NOCOLOR="1"))
+    return re.sub(r"\x1b\[[0-9;]*m", "", result.stdout + result.stderr), result.returncode
+
+
+def leaked_in_files():
+    folders = [CACHE / "helm-release", CACHE / "reports", pathlib.Path.home() / ".cache" / "todo-k8s",
+               pathlib.Path.home() / ".local" / "share" / "todo-k8s"]
+    return [str(p) for folder in folders if folder.exists() for p in folder.rglob("*")
+            if p.is_file() and any(c.encode() in p.read_bytes() for c in CANARIES.values())]
+
+
+def test_planted_secrets_show_in_no_output_at_vvv_nor_in_any_file_left_behind(core):
+    preview, rc = run("site.yml", "--check", "--diff", "-vvv", helm_release_values=PLANTED)
+    assert rc == 0, preview[-4000:]
+    assert "Secret/todo-list-backend-secret" in preview, "the check run saw the change it would make"
+
+    planted_key = {"backend": {"secret": {"openaiApiKey": CANARIES["openai"]}}}
+    deployed, rc = run("playbooks/release.yml", "-vvv", helm_release_values=planted_key)
+    assert rc == 0, deployed[-4000:]
+    assert secret_digest(core, f"{RELEASE}-backend-secret", "OPENAI_API_KEY") == hashlib.sha256(
+        CANARIES["openai"].encode()).hexdigest(), "the planted key was deployed"
+
+    for name, output in (("site.yml --check --diff -vvv", preview), ("release.yml -vvv", deployed)):
+        shown = [what for what, value in CANARIES.items() if value in output]
+        assert shown == [], f"{name} printed the {', '.join(shown)} secret"
+    assert leaked_in_files() == []
+
+    restored, rc = run("playbooks/release.yml")
+    assert rc == 0, restored[-4000:]
+    assert secret_digest(core, f"{RELEASE}-backend-secret", "OPENAI_API_KEY") == hashlib.sha256(b"").hexdigest()

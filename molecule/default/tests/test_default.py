@@ -10,6 +10,7 @@ from live import NAMESPACE, RELEASE, helm, in_cluster_python, pod_host, pods, se
 
 CHART = pathlib.Path(__file__).resolve().parents[3] / "charts" / "todo-list-hackathon"
 LOCAL = yaml.safe_load((CHART / "values-local.yaml").read_text())
+DEFAULTS = yaml.safe_load((CHART / "values.yaml").read_text())
 PORTS = {"frontend": 80, "backend": 8000}
 PROBES = {  # data-model.md §6: path, period, timeout, failureThreshold
     "frontend": {"liveness_probe": ("/", 10, 5, 3), "readiness_probe": ("/", 5, 3, 2), "startup_probe": ("/", 5, 3, 12)},
@@ -110,7 +111,8 @@ def test_requests_and_limits_are_the_local_values(core, component):
     for pod in pods(core, component):
         resources = pod.spec.containers[0].resources
         for kind in ("requests", "limits"):
-            wanted = LOCAL[component]["resources"][kind]
+            # Helm merges the files: values-local.yaml's cpu and memory over values.yaml's (ephemeral-storage stays).
+            wanted = {**DEFAULTS[component]["resources"][kind], **LOCAL[component]["resources"][kind]}
             got = getattr(resources, kind)
             assert {k: parse_quantity(v) for k, v in got.items()} == {k: parse_quantity(v) for k, v in wanted.items()}
 

@@ -9,8 +9,9 @@ import pathlib
 import re
 import subprocess
 import sys
+import time
 
-from live import RELEASE, secret_digest
+from live import NAMESPACE, RELEASE, secret_digest
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 CACHE = pathlib.Path(os.environ.get("TODO_K8S_CACHE_DIR", "/var/cache/todo-k8s"))
@@ -59,3 +60,9 @@ def test_planted_secrets_show_in_no_output_at_vvv_nor_in_any_file_left_behind(co
     restored, rc = run("playbooks/release.yml")
     assert rc == 0, restored[-4000:]
     assert secret_digest(core, f"{RELEASE}-backend-secret", "OPENAI_API_KEY") == hashlib.sha256(b"").hexdigest()
+    # The pods the two rollouts replaced finish terminating (preStop sleep, grace period) before the next tests,
+    # which compare the namespace's objects before and after a check run.
+    deadline = time.monotonic() + 120
+    while any(p.metadata.deletion_timestamp for p in core.list_namespaced_pod(NAMESPACE).items):
+        assert time.monotonic() < deadline, "replaced pods still terminating after 120 s"
+        time.sleep(2)

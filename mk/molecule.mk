@@ -6,5 +6,8 @@ TEST_TARGETS += test-molecule
 
 .PHONY: test-molecule
 test-molecule: setup  ## Every Molecule scenario: deploy, idempotence, verify live objects, upgrade, failures
+	@# Molecule keeps each scenario's state (created, prepared) between runs; the scenarios share one cluster that the
+	@# last one deletes, so a kept "prepared" skipped upgrade's prepare (the v1.0.1 images) on the next run's new cluster.
+	for s in $(MOLECULE_SCENARIOS); do molecule reset -s $$s >/dev/null || exit 1; done
 	for s in $(MOLECULE_SCENARIOS); do molecule test -s $$s || exit 1; done
 	molecule destroy -s $(lastword $(MOLECULE_SCENARIOS))

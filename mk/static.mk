@@ -6,10 +6,14 @@ TEST_TARGETS += lint test-chart test-roles
 tools: setup  ## Install the pinned helm and kubectl (cli_tools role)
 	ansible-playbook playbooks/tools.yml
 
-lint: setup  ## yamllint, ansible-lint (production profile), commands cut by a comment, syntax check of every playbook
+lint: setup  ## yamllint, ansible-lint (production profile), commands cut by a comment, changelog fragments, syntax check of every playbook
 	yamllint --strict .
 	ansible-lint --offline --strict
 	python tests/lint/plain_scalars.py
+	antsibull-changelog lint
+	@# CHANGELOG.md is antsibull-changelog's rendering of changelogs/changelog.yaml, never edited by hand.
+	@mkdir -p build && antsibull-changelog generate --output build/CHANGELOG.md && diff -u CHANGELOG.md build/CHANGELOG.md \
+	  || { echo 'CHANGELOG.md differs from changelogs/: add a fragment to changelogs/fragments/, then antsibull-changelog generate' >&2; exit 1; }
 	pytest -q -p no:cacheprovider tests/lint
 	for p in $(PLAYBOOKS); do ansible-playbook --syntax-check -i inventories/local $$p || exit 1; \
 	  ansible-playbook --syntax-check -i inventories/production $$p || exit 1; done

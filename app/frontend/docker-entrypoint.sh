@@ -52,6 +52,8 @@ fi
 
 mkdir -p "$RUN_DIR/client_body" "$RUN_DIR/proxy" "$RUN_DIR/fastcgi" "$RUN_DIR/uwsgi" "$RUN_DIR/scgi"
 export API_UPSTREAM NGINX_RESOLVER LISTEN_PORT
+# envsubst's list of the variables to replace: names, for envsubst, not expanded by this shell.
+# shellcheck disable=SC2016
 envsubst '${API_UPSTREAM} ${NGINX_RESOLVER} ${LISTEN_PORT}' < /etc/todo-frontend/nginx.conf.template > "$RUN_DIR/nginx.conf"
 app_env_json=$(printf '%s' "$APP_ENV" | sed 's/\\/\\\\/g; s/"/\\"/g')
 printf '{"appEnv": "%s", "featureFlags": %s}\n' "$app_env_json" "$FEATURE_FLAGS" > "$RUN_DIR/config.json"

@@ -10,7 +10,7 @@ description:
     them (maps deep, the rest replaced, as Helm merges C(-f) files); the merged values go to helm on stdin and are
     never returned, so no value, secret or not, reaches Ansible's output.
   - With O(upgrade=false), runs at once C(helm status), C(helm upgrade --install --dry-run=server) (rendered by the
-    cluster: lookups of the Secrets the release keeps give the values they will keep) and C(kubectl get namespace),
+    cluster, so lookups of the Secrets the release keeps give the values they will keep) and C(kubectl get namespace),
     and compares the release's manifests and hooks with the dry run's, object by object. Changed when an object is
     added, removed or differs; a release that is not C(deployed) counts as running nothing. With C(--diff) each such
     object is shown before and after; the values under C(data) and C(stringData) of a Secret never are, only
@@ -24,44 +24,148 @@ description:
   - When the images' tag differs from the chart's appVersion, the chart is packaged with that appVersion into
     O(work_dir) first, so the release's app version is the version that runs.
 options:
-  release: {description: Release name., type: str, required: true}
-  namespace: {description: Namespace of the release., type: str, required: true}
-  chart_path: {description: Chart folder., type: path, required: true}
-  values_files: {description: Values files inside O(chart_path), applied in order., type: list, elements: str, default: []}
-  report: {description: image_build report (JSON) whose images give repositories, tags and app image IDs; empty for none., type: str, default: ""}
-  report_optional: {description: A missing report is not an error (check mode on a fresh machine)., type: bool, default: false}
-  image_tag: {description: Tag of both app images; empty keeps the files' or the report's., type: str, default: ""}
+  release:
+    description: Release name.
+    type: str
+    required: true
+  namespace:
+    description: Namespace of the release.
+    type: str
+    required: true
+  chart_path:
+    description: Chart folder.
+    type: path
+    required: true
+  values_files:
+    description: Values files inside O(chart_path), applied in order.
+    type: list
+    elements: str
+    default: []
+  report:
+    description: The image_build report (JSON) whose images give repositories, tags and app image IDs; empty for none.
+    type: path
+    default: ""
+  report_optional:
+    description: A missing report is not an error (check mode on a fresh machine).
+    type: bool
+    default: false
+  image_tag:
+    description: Tag of both app images; empty keeps the files' or the report's.
+    type: str
+    default: ""
   values_json:
     description:
-      - Values applied last (the inventory's), as a JSON object. A string, so that no_log hides exactly it: the
-        inventory's values may hold secrets, and they appear in no output.
+      - Values applied last (the inventory's), as a JSON object; empty for none. A string, so that no_log hides
+        exactly it, since the inventory's values may hold secrets and they appear in no output.
     type: str
-    default: "{}"
-  app_components: {description: Components whose image ID goes on the pod template (value C(image.id))., type: list, elements: str, default: [frontend, backend]}
-  kubeconfig: {description: Kubeconfig file., type: path, required: true}
-  context: {description: Kubeconfig context; empty for the current one., type: str, default: ""}
-  work_dir: {description: Where a chart with another appVersion is packaged., type: path, required: true}
-  upgrade: {description: Run the upgrade instead of comparing., type: bool, default: false}
-  atomic: {description: Roll back an upgrade that does not become Ready (O(upgrade) only)., type: bool, default: true}
-  timeout: {description: How long the upgrade waits for readiness (Go duration)., type: str, default: 5m}
-  replace: {description: StatefulSets to delete (orphaning their pods) before the upgrade (O(upgrade) only)., type: list, elements: str, default: []}
+    default: ""
+  app_components:
+    description: Components whose image ID goes on the pod template (value C(image.id)).
+    type: list
+    elements: str
+    default: [frontend, backend]
+  kubeconfig:
+    description: Kubeconfig file.
+    type: path
+    required: true
+  context:
+    description: Kubeconfig context; empty for the current one.
+    type: str
+    default: ""
+  work_dir:
+    description: Where a chart with another appVersion is packaged.
+    type: path
+    required: true
+  upgrade:
+    description: Run the upgrade instead of comparing.
+    type: bool
+    default: false
+  atomic:
+    description: Roll back an upgrade that does not become Ready (O(upgrade) only).
+    type: bool
+    default: true
+  timeout:
+    description: How long the upgrade waits for readiness (Go duration).
+    type: str
+    default: 5m
+  replace:
+    description: StatefulSets to delete (orphaning their pods) before the upgrade (O(upgrade) only).
+    type: list
+    elements: str
+    default: []
+requirements:
+  - helm and kubectl on the PATH
+  - PyYAML
+author:
+  - todo-k8s team (@todo-k8s)
+"""
+
+EXAMPLES = r"""
+- name: What an upgrade would change (with --diff, each object before and after, Secret values redacted)
+  todo.k8s.helm_release_plan:
+    release: todo-list
+    namespace: todo
+    chart_path: "{{ playbook_dir }}/charts/todo-list-hackathon"
+    values_files: [values.yaml, values-local.yaml]
+    report: /var/cache/todo-k8s/reports/images.json
+    kubeconfig: ~/.kube/config
+    work_dir: /tmp/todo-k8s-charts
+  register: plan
+
+- name: Upgrade when it would change something
+  todo.k8s.helm_release_plan:
+    release: todo-list
+    namespace: todo
+    chart_path: "{{ playbook_dir }}/charts/todo-list-hackathon"
+    values_files: [values.yaml, values-local.yaml]
+    kubeconfig: ~/.kube/config
+    work_dir: /tmp/todo-k8s-charts
+    replace: "{{ plan.replace }}"
+    upgrade: true
+  when: plan is changed
 """
 
 RETURN = r"""
-changes: {description: One line per object that differs, as C(changed Deployment/todo-list-backend)., type: list, elements: str, returned: always}
+changes:
+  description: One line per object that differs, such as C(changed Deployment/todo-list-backend).
+  type: list
+  elements: str
+  returned: always
 release:
   description:
     - The deployed release's C(name), C(namespace), C(revision), C(updated), C(status) (as C(helm list) shows them; no
       manifest, no values); empty when none. With O(upgrade), the release the upgrade made.
   type: dict
   returned: always
-cluster_answers: {description: A Kubernetes API server answered., type: bool, returned: always}
-namespace_labels: {description: Labels of the release's namespace; null when it does not exist., type: dict, returned: always}
-app_version: {description: The version both app images run (the release's appVersion)., type: str, returned: always}
-chart: {description: C(name-version) of the chart., type: str, returned: always}
-existing_secret: {description: The chart value C(backend.secret.existingSecret) (a name, not a secret)., type: str, returned: always}
-helm_missing: {description: helm is not on the PATH (check mode only; a real run fails)., type: bool, returned: always}
-replace: {description: Names of the StatefulSets the upgrade must create anew (an immutable field changes)., type: list, elements: str, returned: always}
+cluster_answers:
+  description: A Kubernetes API server answered.
+  type: bool
+  returned: always
+namespace_labels:
+  description: Labels of the release's namespace; null when it does not exist.
+  type: dict
+  returned: always
+app_version:
+  description: The version both app images run (the release's appVersion).
+  type: str
+  returned: always
+chart:
+  description: C(name-version) of the chart.
+  type: str
+  returned: always
+existing_secret:
+  description: The chart value C(backend.secret.existingSecret), a name and not a secret.
+  type: str
+  returned: always
+helm_missing:
+  description: helm is not on the PATH (check mode only; a real run fails).
+  type: bool
+  returned: always
+replace:
+  description: Names of the StatefulSets the upgrade must create anew (an immutable field changes).
+  type: list
+  elements: str
+  returned: always
 database_pod:
   description:
     - The first pod of the release's embedded database StatefulSet (its container C(postgresql)), where a backup
@@ -81,10 +185,15 @@ import copy
 import json
 import os
 
-import yaml
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-REDACTED, CHANGED = "<redacted>", "<redacted, changed>"
+try:
+    import yaml
+except ImportError:  # PyYAML comes with ansible-core on a controller; a bare target host may lack it
+    yaml = None
+
+REDACTED = "<redacted>"
+CHANGED = "<redacted, changed>"
 # The fields of a StatefulSet's spec the API server refuses to change (all but replicas, ordinals, template,
 # updateStrategy, persistentVolumeClaimRetentionPolicy and minReadySeconds), among those the chart sets.
 STATEFULSET_IMMUTABLE = ("serviceName", "selector", "volumeClaimTemplates", "podManagementPolicy")
@@ -248,14 +357,14 @@ class Plan:
             return self.p["chart_path"]
         destination = os.path.join(self.p["work_dir"], self.app_version)
         os.makedirs(destination, exist_ok=True)
-        rc, _, err = self.module.run_command(["helm", "package", self.p["chart_path"], "--app-version", self.app_version,
-                                              "--destination", destination])
+        rc, _out, err = self.module.run_command(["helm", "package", self.p["chart_path"], "--app-version", self.app_version,
+                                                 "--destination", destination])
         if rc != 0:
             self.fail(f"helm package failed: {one_line(err)}")
         return os.path.join(destination, f"{chart['name']}-{chart['version']}.tgz")
 
     def connection(self) -> list[str]:
-        args = [f"--namespace={self.p['namespace']}", f"--kubeconfig={os.path.expanduser(self.p['kubeconfig'])}"]
+        args = [f"--namespace={self.p['namespace']}", f"--kubeconfig={self.p['kubeconfig']}"]
         return args + ([f"--kube-context={self.p['context']}"] if self.p["context"] else [])
 
     def run(self) -> None:
@@ -271,7 +380,7 @@ class Plan:
         stdin = json.dumps(values)
         chart_ref = self.chart_ref(values, chart)
         upgrade = ["helm", "upgrade", self.p["release"], chart_ref, "--install", "--values=-"] + self.connection()
-        kubectl = ["kubectl", f"--kubeconfig={os.path.expanduser(self.p['kubeconfig'])}"] + (
+        kubectl = ["kubectl", f"--kubeconfig={self.p['kubeconfig']}"] + (
             [f"--context={self.p['context']}"] if self.p["context"] else [])
         read_pods = kubectl + ["get", "pods", f"--namespace={self.p['namespace']}", "--output=json",
                                f"--selector=app.kubernetes.io/instance={self.p['release']}", "--request-timeout=10s"]
@@ -283,8 +392,8 @@ class Plan:
             if self.module.check_mode:
                 self.module.exit_json(changed=True, changes=[], cluster_answers=True, namespace_labels=None, **common)
             for name in self.p["replace"]:
-                rc, _, err = self.module.run_command(kubectl + ["delete", "statefulset", name, f"--namespace={self.p['namespace']}",
-                                                                "--cascade=orphan", "--wait=true", "--ignore-not-found"])
+                rc, _out, err = self.module.run_command(kubectl + ["delete", "statefulset", name, f"--namespace={self.p['namespace']}",
+                                                                   "--cascade=orphan", "--wait=true", "--ignore-not-found"])
                 if rc != 0:
                     self.fail(f"could not delete StatefulSet {name} (its pods kept) before the upgrade: {one_line(err)}")
             command = upgrade + ["--wait", f"--timeout={self.p['timeout']}", "--output=json"] + (
@@ -296,7 +405,7 @@ class Plan:
                 common["release"] = listed(json.loads(out))
             except ValueError:
                 pass
-            rc, out, _ = self.module.run_command(read_pods)
+            rc, out, _err = self.module.run_command(read_pods)
             common["pods"] = pod_counts(out) if rc == 0 else common["pods"]
             self.module.exit_json(changed=True, changes=[], cluster_answers=True, namespace_labels=None, **common)
 
@@ -312,7 +421,7 @@ class Plan:
                                                                       "--output=json"], data=stdin, binary_data=True)
             (status_rc, status_out, status_err), (ns_rc, ns_out, ns_err), (dry_rc, dry_out, dry_err) = (
                 status.result(), namespace.result(), desired.result())
-            pods_rc, pods_out, _ = pods.result()
+            pods_rc, pods_out, _err = pods.result()
         ready = set()
         if pods_rc == 0:
             common["pods"], ready = pod_counts(pods_out), ready_pod_names(pods_out)
@@ -349,7 +458,7 @@ def main() -> None:
             "namespace": {"type": "str", "required": True},
             "chart_path": {"type": "path", "required": True},
             "values_files": {"type": "list", "elements": "str", "default": []},
-            "report": {"type": "str", "default": ""},
+            "report": {"type": "path", "default": ""},
             "report_optional": {"type": "bool", "default": False},
             "image_tag": {"type": "str", "default": ""},
             "values_json": {"type": "str", "default": "", "no_log": True},
@@ -364,6 +473,8 @@ def main() -> None:
         },
         supports_check_mode=True,
     )
+    if yaml is None:
+        module.fail_json(msg=missing_required_lib("PyYAML"))
     Plan(module).run()
 
 

@@ -10,7 +10,7 @@ description:
   - The compressed size of an image is the sum of its layers, each compressed with gzip at its default level (6),
     as a registry stores them (base layers included; the small config blob is not counted).
   - A layer is known by its diff ID (the sha256 of its uncompressed tar, from C(docker image inspect)), and its
-    compressed size is cached under O(cache_dir) by that ID, so a layer is compressed once, ever: a one-line change
+    compressed size is cached under O(cache_dir) by that ID, so a layer is compressed once, ever; a one-line change
     in the app compresses only the layers it changed. Only images with a layer not yet measured are read, with one
     C(docker save) for all of them.
   - An image over its C(limit_mb) fails the module in one line, and the report is not written.
@@ -42,6 +42,20 @@ options:
     description: Folder of the per-layer cache (one file per diff ID, holding the compressed size in bytes).
     type: path
     required: true
+requirements:
+  - the docker CLI on the PATH
+author:
+  - todo-k8s team (@todo-k8s)
+"""
+
+EXAMPLES = r"""
+- name: Measure the images just built and write the report
+  todo.k8s.image_build_report:
+    images: "{{ built_images }}"
+    previous: "{{ last_report | default({}) }}"
+    header: {offline: true, suite: todo-list, size_method: gzip level 6 per layer}
+    path: /var/cache/todo-k8s/reports/images.json
+    cache_dir: /var/cache/todo-k8s/layer-sizes
 """
 
 RETURN = r"""
@@ -79,7 +93,9 @@ def gzip_size(stream) -> int:
 def measure(module: AnsibleModule, refs: list[str], wanted: set[str]) -> dict[str, int]:
     """Compress the layers with the wanted diff IDs out of one `docker save` stream of the refs."""
     found = {}
-    with subprocess.Popen(["docker", "save", *refs], stdout=subprocess.PIPE, stderr=subprocess.PIPE) as save:
+    # A stream, layer by layer, never the whole save in memory or on disk: run_command cannot stream its stdout.
+    with subprocess.Popen(["docker", "save", *refs],  # pylint: disable=ansible-bad-function
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as save:
         with tarfile.open(fileobj=save.stdout, mode="r|") as archive:
             for member in archive:
                 # docker 20.10 writes <v1 id>/layer.tar, docker 25+ blobs/sha256/<digest>: both uncompressed tars.

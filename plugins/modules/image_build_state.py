@@ -38,6 +38,24 @@ options:
   report:
     description: A JSON build report to read; its content comes in RV(report) ({} when there is no such file).
     type: path
+requirements:
+  - the docker CLI on the PATH (an engine that does not answer is reported, not a failure)
+author:
+  - todo-k8s team (@todo-k8s)
+"""
+
+EXAMPLES = r"""
+- name: Digests of both build contexts, the images Docker holds under their names, the last report
+  todo.k8s.image_build_state:
+    contexts:
+      - path: "{{ playbook_dir }}/app/backend"
+        inputs: {build_args: {BASE_IMAGE: "python:3.13-slim"}}
+        base_image: python:3.13-slim
+      - path: "{{ playbook_dir }}/app/frontend"
+        inputs: {build_args: {BASE_IMAGE: "nginx:alpine"}}
+    inspect: [todo-list-backend:v1.0.0, todo-list-frontend:v1.0.0, python:3.13-slim]
+    report: /var/cache/todo-k8s/reports/images.json
+  register: state
 """
 
 RETURN = r"""
@@ -74,6 +92,7 @@ import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.validation import check_type_path
 from ansible_collections.community.docker.plugins.module_utils._api.utils.build import exclude_paths
 
 
@@ -141,7 +160,7 @@ def main() -> None:
     ids = {tag: image["Id"] for image in result["images"] for tag in image.get("RepoTags") or []}
     if module.params["contexts"] is not None:
         result["digests"] = [
-            context_digest(module, os.path.expanduser(c["path"]),
+            context_digest(module, check_type_path(c["path"]),
                            dict(c.get("inputs") or {}, **({"base_image_id": ids.get(c["base_image"], "")} if c.get("base_image") else {})))[0]
             for c in module.params["contexts"]]
     if module.params["path"] is not None:

@@ -19,6 +19,8 @@ started=$(date +%s)
 mkdir -p "$(dirname "$output")"
 
 stage "mmdebstrap $suite from $mirror: $packages"
+# The hooks' "$1" (the new root) is expanded by mmdebstrap when it runs them, not here.
+# shellcheck disable=SC2016
 mmdebstrap \
   --variant=minbase \
   --include="$packages" \

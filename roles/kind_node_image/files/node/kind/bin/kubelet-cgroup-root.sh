@@ -4,11 +4,11 @@
 # (possible only now that systemd has moved every process out of the root cgroup).
 set -eu
 if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
-  enable() { sed -e 's/ / +/g' -e 's/^/+/' "/sys/fs/cgroup/$1/cgroup.controllers" >"/sys/fs/cgroup/$1/cgroup.subtree_control"; }
-  enable /
+  enable_controllers() { sed -e 's/ / +/g' -e 's/^/+/' "/sys/fs/cgroup/$1/cgroup.controllers" >"/sys/fs/cgroup/$1/cgroup.subtree_control"; }
+  enable_controllers /
   for group in kubelet kubelet.slice; do
     mkdir -p "/sys/fs/cgroup/$group"
-    enable "$group"
+    enable_controllers "$group"
   done
 else
   mkdir -p /sys/fs/cgroup/systemd/kubelet

@@ -90,11 +90,19 @@ def test_a_liveness_failure_restarts_the_container(core):
 
 
 WRITE = r"""
-call("POST", "/api/auth/register", {"email": "reinstall@example.com", "password": "reinstall-password"})
-token = call("POST", "/api/auth/login", {"email": "reinstall@example.com", "password": "reinstall-password"})[1]["access_token"]
-call("POST", "/api/todos", {"title": "written before the uninstall"}, token)
+call("POST", "/api/auth/register", {"email": EMAIL, "password": PASSWORD})
+token = call("POST", "/api/auth/login", {"email": EMAIL, "password": PASSWORD})[1]["access_token"]
+call("POST", "/api/todos", {"title": TITLE}, token)
 print(json.dumps(token))
 """
+
+
+def write_todo(core, account, title):
+    """Register account@example.com, log in and write one todo through the frontend; returns the token."""
+    return in_cluster_python(core, f"EMAIL = {account + '@example.com'!r}\nPASSWORD = {account + '-password'!r}\n"
+                                   f"TITLE = {title!r}\n" + WRITE)
+
+
 READ = r"""
 with_old_token = call("GET", "/api/todos", token=TOKEN)
 login = call("POST", "/api/auth/login", {"email": "reinstall@example.com", "password": "reinstall-password"})
@@ -103,7 +111,7 @@ print(json.dumps([with_old_token[0], sorted(t["title"] for t in with_old_token[1
 
 
 def test_uninstall_then_reinstall_keeps_the_todos_the_accounts_and_the_tokens(core):
-    token = in_cluster_python(core, WRITE)
+    token = write_todo(core, "reinstall", "written before the uninstall")
     secrets = {(name, key): secret_digest(core, name, key) for name, key in
                [(f"{RELEASE}-postgresql", "POSTGRES_PASSWORD"), (f"{RELEASE}-backend-secret", "JWT_SECRET")]}
     result = release_playbook(helm_release_action="uninstall")
@@ -117,12 +125,6 @@ def test_uninstall_then_reinstall_keeps_the_todos_the_accounts_and_the_tokens(co
     assert in_cluster_python(core, f"TOKEN = {token!r}\n" + READ) == [200, ["written before the uninstall"], 200]
 
 
-BACKED_UP = r"""
-call("POST", "/api/auth/register", {"email": "backup@example.com", "password": "backup-password"})
-token = call("POST", "/api/auth/login", {"email": "backup@example.com", "password": "backup-password"})[1]["access_token"]
-call("POST", "/api/todos", {"title": "in the backup"}, token)
-print(json.dumps(token))
-"""
 LISTED = r"""
 listed = call("GET", "/api/todos", token=TOKEN)
 print(json.dumps([listed[0], sorted(t["title"] for t in listed[1]) if listed[0] == 200 else None]))
@@ -136,7 +138,7 @@ def psql(core, sql):
 
 
 def test_an_upgrade_backs_up_the_database_first_and_restore_brings_a_dropped_table_back(core, tmp_path):
-    token = in_cluster_python(core, BACKED_UP)
+    token = write_todo(core, "backup", "in the backup")
     backups = tmp_path / "backups"
     result = release_playbook(helm_release_backup_dir=str(backups), helm_release_backup_keep=2,
                               helm_release_values={"backend": {"podAnnotations": {"todo-k8s.test/backup": "1"}}})
@@ -163,16 +165,8 @@ def test_restore_without_a_backup_stops_in_one_line_before_the_database_is_touch
     assert result.returncode != 0 and f"no {NAMESPACE}-{RELEASE}-*.dump in {tmp_path}" in result.stdout, result.stdout[-2000:]
 
 
-ROTATED = r"""
-call("POST", "/api/auth/register", {"email": "rotate@example.com", "password": "rotate-password"})
-token = call("POST", "/api/auth/login", {"email": "rotate@example.com", "password": "rotate-password"})[1]["access_token"]
-call("POST", "/api/todos", {"title": "before the rotation"}, token)
-print(json.dumps(token))
-"""
-
-
 def test_a_new_database_password_in_the_inventory_takes_effect_and_keeps_the_data(core, tmp_path):
-    token = in_cluster_python(core, ROTATED)
+    token = write_todo(core, "rotate", "before the rotation")
     before = secret_digest(core, f"{RELEASE}-postgresql", "POSTGRES_PASSWORD")
     new_password = "rotated-" + hashlib.sha256(before.encode()).hexdigest()[:24]  # also a canary: shown nowhere
     rotate = {"helm_release_backup_dir": str(tmp_path), "helm_release_values": {"postgresql": {"auth": {"password": new_password}}}}
@@ -194,7 +188,7 @@ def test_a_new_database_password_in_the_inventory_takes_effect_and_keeps_the_dat
 
 
 def test_a_release_whose_database_predates_the_headless_service_is_moved_over_keeping_its_data(core, apps, tmp_path):
-    token = in_cluster_python(core, BACKED_UP.replace("backup@", "headless@").replace("in the backup", "before the move"))
+    token = write_todo(core, "headless", "before the move")
     # The release as the chart before the headless Service made it: serviceName is the ClusterIP Service. (serviceName
     # cannot change in place, so the StatefulSet is deleted first, its pod and claim kept, as the role does.)
     old_chart = tmp_path / "todo-list-hackathon"

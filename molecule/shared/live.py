@@ -4,6 +4,7 @@ import hashlib
 import json
 import os
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -80,12 +81,24 @@ def helm(*args):
                           capture_output=True, text=True, check=False)
 
 
-def release_playbook(playbook="release.yml", *flags, **variables):
-    """A day-2 playbook users run (playbooks/release.yml by default), against the scenarios' inventory, with flags
-    such as -vvv or --check; the variables go as one JSON -e, so maps and numbers keep their types."""
+def run_playbook(playbook, *flags, **variables):
+    """A playbook of the checkout (its path from the root), against the scenarios' inventory, with flags such as -vvv
+    or --check; the variables go as one JSON -e, so maps and numbers keep their types. Output without colour."""
     extra = [*flags] + (["-e", json.dumps(variables)] if variables else [])
     root = pathlib.Path(__file__).resolve().parents[2]
     return subprocess.run(
         [str(pathlib.Path(sys.executable).parent / "ansible-playbook"), "-i", str(root / "molecule/inventory/hosts.yml"),
-         str(root / "playbooks" / playbook), *extra],
-        capture_output=True, text=True, cwd=root, env=dict(os.environ, ANSIBLE_CONFIG=str(root / "ansible.cfg")))
+         str(root / playbook), *extra],
+        capture_output=True, text=True, cwd=root,
+        env=dict(os.environ, ANSIBLE_CONFIG=str(root / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0"))
+
+
+def release_playbook(playbook="release.yml", *flags, **variables):
+    """A day-2 playbook users run: playbooks/release.yml by default."""
+    return run_playbook(f"playbooks/{playbook}", *flags, **variables)
+
+
+def recap(output):
+    """The PLAY RECAP counters of localhost: {"ok": 12, "changed": 0, ...}."""
+    line = re.search(r"^localhost\s*:\s*(.*)$", output, re.MULTILINE).group(1)
+    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", line)}

@@ -7,12 +7,11 @@ import hashlib
 import json
 import os
 import pathlib
-import re
 import subprocess
 import sys
 import time
 
-from live import NAMESPACE, RELEASE, secret_digest
+from live import NAMESPACE, RELEASE, run_playbook, secret_digest
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 CACHE = pathlib.Path(os.environ.get("TODO_K8S_CACHE_DIR", "/var/cache/todo-k8s"))
@@ -27,13 +26,8 @@ PLANTED = {"backend": {"secret": {"jwtSecret": CANARIES["jwt"], "openaiApiKey": 
 
 
 def run(playbook, *flags, **variables):
-    extra = ["-e", json.dumps(variables)] if variables else []
-    result = subprocess.run(
-        [str(pathlib.Path(sys.executable).parent / "ansible-playbook"), "-i", str(ROOT / "molecule/inventory/hosts.yml"),
-         str(ROOT / playbook), *extra, *flags],
-        capture_output=True, text=True, cwd=ROOT, env=dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-                                                           ANSIBLE_NOCOLOR="1"))
-    return re.sub(r"\x1b\[[0-9;]*m", "", result.stdout + result.stderr), result.returncode
+    result = run_playbook(playbook, *flags, **variables)
+    return result.stdout + result.stderr, result.returncode
 
 
 def leaked_in_files():

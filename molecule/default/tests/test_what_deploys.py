@@ -8,11 +8,10 @@ import pathlib
 import re
 import shutil
 import subprocess
-import sys
 
 import pytest
 
-from live import NAMESPACE, RELEASE, helm, pods, pod_host
+from live import NAMESPACE, RELEASE, helm, pods, pod_host, recap, run_playbook
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 ANNOTATION = "todo-k8s.test/edited"
@@ -21,17 +20,10 @@ REPORT = pathlib.Path(os.environ.get("TODO_K8S_CACHE_DIR", "/var/cache/todo-k8s"
 
 
 def run(playbook, *flags, **variables):
-    """A playbook of the collection against the scenario's inventory; returns its output and PLAY RECAP counters."""
-    extra = ["-e", json.dumps(variables)] if variables else []
-    result = subprocess.run(
-        [str(pathlib.Path(sys.executable).parent / "ansible-playbook"), "-i", str(ROOT / "molecule/inventory/hosts.yml"),
-         str(ROOT / playbook), *extra, *flags],
-        capture_output=True, text=True, cwd=ROOT, env=dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-                                                           ANSIBLE_NOCOLOR="1"))
-    out = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout)  # Molecule forces colour on
-    assert result.returncode == 0, out[-4000:] + result.stderr[-2000:]
-    recap = re.search(r"^localhost\s*:\s*(.*)$", out, re.MULTILINE).group(1)
-    return out, {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", recap)}
+    """A playbook that must succeed; returns its output and PLAY RECAP counters."""
+    result = run_playbook(playbook, *flags, **variables)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    return result.stdout, recap(result.stdout)
 
 
 def revision():

@@ -57,6 +57,8 @@ while IFS=$'\t' read -r ref entrypoint base files; do
   } >"$context/Dockerfile"
   docker build -q -t "$ref" "$context" >/dev/null
   docker save "$ref" -o "$output_dir/$n.tar.tmp"
+  # docker save writes 0600: other accounts reuse this cache read-only (kind_node_image_prebuilt_dir).
+  chmod 0644 "$output_dir/$n.tar.tmp"
   mv "$output_dir/$n.tar.tmp" "$output_dir/$(tr '/:' '__' <<<"$ref").tar"
 done <"$spec"
 touch "$output_dir/.complete"

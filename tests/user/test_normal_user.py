@@ -172,6 +172,9 @@ def test_the_account_wrote_nothing_outside_its_home(first_deploy, home):
     assert [p for p in found if not p.startswith("/tmp/")] == []
 
 
+# The refusal tests run the account's own Ansible (its virtualenv, made by its first make deploy) on one role.
+
+
 def installed(package):
     return sh("dpkg-query", "--show", "--showformat=${db:Status-Status}", package).stdout == "installed"
 
@@ -184,7 +187,7 @@ def sudo_rule(rule):
         SUDOERS.chmod(0o440)
 
 
-def test_a_step_that_needs_root_is_refused_in_one_line_without_sudo_rights_and_runs_with_them(home):
+def test_a_step_that_needs_root_is_refused_in_one_line_without_sudo_rights_and_runs_with_them(first_deploy):
     """common's packages entry point, as every role's package step runs it: refused without sudo rights, run with
     a sudo that asks a password (the password given as -K gives it) and with a passwordless one."""
     if installed(PROBE_PACKAGE):
@@ -214,7 +217,7 @@ def test_a_step_that_needs_root_is_refused_in_one_line_without_sudo_rights_and_r
         sh("apt-get", "remove", "-y", "-qq", PROBE_PACKAGE)
 
 
-def test_an_account_outside_the_docker_group_is_told_how_to_join_it(home):
+def test_an_account_outside_the_docker_group_is_told_how_to_join_it(first_deploy):
     docker_engine = "cd ~/todo-k8s && .venv/bin/ansible localhost -m include_role -a name=docker_engine"
     assert sh("gpasswd", "--delete", ACCOUNT, "docker").returncode == 0
     try:
@@ -224,3 +227,17 @@ def test_an_account_outside_the_docker_group_is_told_how_to_join_it(home):
     assert result.returncode != 0
     assert (f"{ACCOUNT} is not in the docker group, so Docker's socket /var/run/docker.sock refuses it: run "
             f"`sudo usermod -aG docker {ACCOUNT}`") in " ".join(result.stdout.split()), result.stdout[-3000:]
+
+
+def test_an_account_in_the_docker_group_that_the_socket_refuses_is_told_what_to_check(first_deploy):
+    docker_engine = "cd ~/todo-k8s && .venv/bin/ansible localhost -m include_role -a name=docker_engine"
+    socket_path = pathlib.Path("/var/run/docker.sock")
+    mode = socket_path.stat().st_mode & 0o777
+    socket_path.chmod(0o600)  # root's clients are unaffected; only the group loses the socket, for this one run
+    try:
+        result = as_account(docker_engine, timeout=300)
+    finally:
+        socket_path.chmod(mode)
+    assert result.returncode != 0
+    assert (f"dockerd runs but its socket /var/run/docker.sock does not answer to {ACCOUNT}, who is in the docker group: "
+            "check `ls -l /var/run/docker.sock`") in " ".join(result.stdout.split()), result.stdout[-3000:]

@@ -4,15 +4,12 @@ context go to the cache). Needs Docker and the base images (`make test-images` m
 removed at the end, so the release's images are untouched."""
 import hashlib
 import json
-import os
-import pathlib
 import subprocess
-import sys
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-BIN = pathlib.Path(sys.executable).parent
+from installed import BIN, install_collection
+
 TAG = "v0.0.99"
 IMAGES = [f"todo-list-backend:{TAG}", f"todo-list-frontend:{TAG}"]
 
@@ -42,16 +39,7 @@ def untag():
 
 
 def test_image_build_from_the_installed_collection_builds_and_writes_nothing_into_it(tmp_path, untag):
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-    built = subprocess.run([str(BIN / "ansible-galaxy"), "collection", "build", "--output-path", str(tmp_path)],
-                           cwd=ROOT, capture_output=True, text=True, env=clean)
-    assert built.returncode == 0, built.stderr
-    (tarball,) = tmp_path.glob("todo-k8s-*.tar.gz")
-    collections = tmp_path / "collections"
-    installed = subprocess.run([str(BIN / "ansible-galaxy"), "collection", "install", "--offline", "--no-deps", "--force",
-                                "-p", str(collections), str(tarball)], capture_output=True, text=True, env=clean,
-                               cwd=tmp_path)
-    assert installed.returncode == 0, installed.stderr
+    collections, clean = install_collection(tmp_path)
     collection = collections / "ansible_collections" / "todo" / "k8s"
     before = tree_state(collection)
 

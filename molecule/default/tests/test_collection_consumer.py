@@ -6,12 +6,11 @@ import os
 import pathlib
 import re
 import subprocess
-import sys
 
+from installed import BIN, install_collection
 from live import KUBECONFIG, RELEASE, helm
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
-BIN = pathlib.Path(sys.executable).parent
 REPORT = pathlib.Path(os.environ.get("TODO_K8S_CACHE_DIR", "/var/cache/todo-k8s")) / "reports" / "images.json"
 
 CONSUMER = """
@@ -36,16 +35,7 @@ CONSUMER = """
 
 
 def test_a_consumer_playbook_drives_the_installed_collection_by_fqcn_and_changes_nothing(tmp_path):
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-    built = subprocess.run([str(BIN / "ansible-galaxy"), "collection", "build", "--output-path", str(tmp_path)],
-                           cwd=ROOT, capture_output=True, text=True, env=clean)
-    assert built.returncode == 0, built.stderr
-    (tarball,) = tmp_path.glob("todo-k8s-*.tar.gz")
-    collections = tmp_path / "collections"
-    installed = subprocess.run([str(BIN / "ansible-galaxy"), "collection", "install", "--offline", "--no-deps", "--force",
-                                "-p", str(collections), str(tarball)], capture_output=True, text=True, env=clean,
-                               cwd=tmp_path)
-    assert installed.returncode == 0, installed.stderr
+    collections, clean = install_collection(tmp_path)
 
     consumer = tmp_path / "consumer"
     consumer.mkdir()

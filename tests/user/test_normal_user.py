@@ -175,6 +175,7 @@ def test_the_account_wrote_nothing_outside_its_home(first_deploy, home):
 
 
 # The refusal tests run the account's own Ansible (its virtualenv, made by its first make deploy) on one role.
+DOCKER_ENGINE = "cd ~/todo-k8s && .venv/bin/ansible localhost -m include_role -a name=docker_engine"
 
 
 def installed(package):
@@ -220,10 +221,9 @@ def test_a_step_that_needs_root_is_refused_in_one_line_without_sudo_rights_and_r
 
 
 def test_an_account_outside_the_docker_group_is_told_how_to_join_it(first_deploy):
-    docker_engine = "cd ~/todo-k8s && .venv/bin/ansible localhost -m include_role -a name=docker_engine"
     assert sh("gpasswd", "--delete", ACCOUNT, "docker").returncode == 0
     try:
-        result = as_account(docker_engine, timeout=300)
+        result = as_account(DOCKER_ENGINE, timeout=300)
     finally:
         sh("gpasswd", "--add", ACCOUNT, "docker")
     assert result.returncode != 0
@@ -232,12 +232,11 @@ def test_an_account_outside_the_docker_group_is_told_how_to_join_it(first_deploy
 
 
 def test_an_account_in_the_docker_group_that_the_socket_refuses_is_told_what_to_check(first_deploy):
-    docker_engine = "cd ~/todo-k8s && .venv/bin/ansible localhost -m include_role -a name=docker_engine"
     socket_path = pathlib.Path("/var/run/docker.sock")
     mode = socket_path.stat().st_mode & 0o777
     socket_path.chmod(0o600)  # root's clients are unaffected; only the group loses the socket, for this one run
     try:
-        result = as_account(docker_engine, timeout=300)
+        result = as_account(DOCKER_ENGINE, timeout=300)
     finally:
         socket_path.chmod(mode)
     assert result.returncode != 0

@@ -63,9 +63,21 @@ class PostgresCluster:
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
 
-    def start(self) -> None:
+    def server_file(self, name: str, content: bytes, mode: int = 0o644) -> pathlib.Path:
+        """A file the server reads (certificate, key, pg_hba.conf), owned by the user it runs as."""
+        path = self.root / name
+        path.write_bytes(content)
+        path.chmod(mode)
+        if self.as_postgres:
+            pw = pwd.getpwnam("postgres")
+            os.chown(path, pw.pw_uid, pw.pw_gid)
+        return path
+
+    def start(self, *settings: str) -> None:
+        """`settings`: more server settings as name=value, e.g. ssl=on."""
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
         opts = f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.root} -c fsync=off"
+        opts += "".join(f" -c {setting}" for setting in settings)
         self._run("pg_ctl", "-D", str(self.data), "-o", opts, "-l", str(self.root / "server.log"), "-w", "start")
 
     def stop(self) -> None:

@@ -35,7 +35,7 @@ def test_missing_database_settings_exit_at_start_with_one_clear_line(backend_env
     done = run_to_exit(env)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        "todo-api: cannot start: missing DATABASE_URL (or DATABASE_NAME, DATABASE_USER, DATABASE_PASSWORD)"]
+        "todo-api: cannot start: missing DATABASE_NAME, DATABASE_USER, DATABASE_PASSWORD (or DATABASE_URL)"]
 
 
 def test_missing_everything_names_every_missing_setting_in_one_line(backend_env):
@@ -50,6 +50,8 @@ def test_missing_everything_names_every_missing_setting_in_one_line(backend_env)
     ("PORT", "abc", "PORT must be an integer from 1 to 65535"),
     ("PORT", "70000", "PORT must be an integer from 1 to 65535"),
     ("PORT", "-1", "PORT must be an integer from 1 to 65535"),
+    ("DATABASE_SSLMODE", "on", "DATABASE_SSLMODE must be one of disable, allow, prefer, require, verify-ca, verify-full (got 'on')"),
+    ("DATABASE_SSLROOTCERT", "/missing/ca.crt", "DATABASE_SSLROOTCERT '/missing/ca.crt' is not a readable file"),
 ])
 def test_an_invalid_setting_exits_at_start_with_one_clear_line(backend_env, name, value, line):
     done = run_to_exit(dict(backend_env, **{name: value}))

@@ -1,4 +1,10 @@
-"""Settings come only from the environment; a missing one stops the process with one clear line."""
+"""Settings come only from the environment; a missing or invalid one stops the process with one clear line.
+
+The database: DATABASE_HOST, DATABASE_PORT (5432) and DATABASE_NAME (the chart's ConfigMap), DATABASE_USER and
+DATABASE_PASSWORD (its Secret). DATABASE_URL, when set, overrides all five. TLS: DATABASE_SSLMODE (libpq's sslmode)
+and DATABASE_SSLROOTCERT (a CA file) become the URL's sslmode and sslrootcert; an override URL that already carries
+one keeps its own.
+"""
 from __future__ import annotations
 
 import os
@@ -8,6 +14,7 @@ from sqlalchemy.engine import URL, make_url
 
 DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
 DATABASE_PARTS = ("DATABASE_HOST", "DATABASE_NAME", "DATABASE_USER", "DATABASE_PASSWORD")
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 MIN_JWT_SECRET_BYTES = 32  # HS256's key is 256 bits (RFC 7518 3.2)
 
 
@@ -41,7 +48,24 @@ class Settings:
         return f"{url.host}:{url.port or 5432}/{url.database}"
 
 
+def _tls_query(env: dict[str, str]) -> dict[str, str]:
+    """libpq's sslmode and sslrootcert, checked here so that a typo stops the start instead of every connection."""
+    query = {}
+    mode = env.get("DATABASE_SSLMODE", "").strip()
+    if mode:
+        if mode not in SSL_MODES:
+            raise ConfigError(f"DATABASE_SSLMODE must be one of {', '.join(SSL_MODES)} (got {mode!r})")
+        query["sslmode"] = mode
+    root_cert = env.get("DATABASE_SSLROOTCERT", "").strip()
+    if root_cert:
+        if not (os.path.isfile(root_cert) and os.access(root_cert, os.R_OK)):
+            raise ConfigError(f"DATABASE_SSLROOTCERT {root_cert!r} is not a readable file")
+        query["sslrootcert"] = root_cert
+    return query
+
+
 def _database_url(env: dict[str, str]) -> URL | None:
+    tls = _tls_query(env)
     raw = env.get("DATABASE_URL", "").strip()
     if raw:
         try:
@@ -50,7 +74,8 @@ def _database_url(env: dict[str, str]) -> URL | None:
             raise ConfigError("DATABASE_URL is not a valid database URL") from exc
         if not url.drivername.startswith(("postgresql", "postgres")):
             raise ConfigError("DATABASE_URL must be a postgresql:// URL")
-        return url.set(drivername="postgresql+psycopg")
+        tls = {key: value for key, value in tls.items() if key not in url.query}
+        return url.set(drivername="postgresql+psycopg").update_query_dict(tls)
     if all(env.get(name, "").strip() for name in DATABASE_PARTS):
         port = env.get("DATABASE_PORT", "").strip() or "5432"
         if not port.isdigit():
@@ -62,6 +87,7 @@ def _database_url(env: dict[str, str]) -> URL | None:
             host=env["DATABASE_HOST"].strip(),
             port=int(port),
             database=env["DATABASE_NAME"].strip(),
+            query=tls,
         )
     return None
 
@@ -74,7 +100,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     url = _database_url(env)
     if url is None:
         absent = [name for name in DATABASE_PARTS if not env.get(name, "").strip()]
-        missing.append(f"DATABASE_URL (or {', '.join(absent)})")
+        missing.append(f"{', '.join(absent)} (or DATABASE_URL)")
     if missing:
         raise ConfigError("missing " + " and ".join(missing))
     if len(env["JWT_SECRET"].encode("utf-8", "surrogateescape")) < MIN_JWT_SECRET_BYTES:

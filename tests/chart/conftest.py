@@ -28,8 +28,8 @@ class Manifests(list):
         return [d for d in self if d["kind"] == kind]
 
 
-def render(values_files=(), sets=()):
-    result = helm_template(values_files, sets)
+def render(values_files=(), sets=(), flags=()):
+    result = helm_template(values_files, sets, flags=flags)
     assert result.returncode == 0, result.stderr
     return Manifests(d for d in yaml.safe_load_all(result.stdout) if d)
 

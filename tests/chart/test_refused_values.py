@@ -24,6 +24,12 @@ from conftest import CHART, helm_template, refusal
     (["postgresql.auth.password=p@ss/word"], "/postgresql/auth/password"),
     (["backend.secret.jwtSecret=short"], "/backend/secret/jwtSecret"),
     (["frontend.image.id=latest"], "/frontend/image/id"),
+    # A digest is sha256: and 64 lowercase hex digits, nothing shorter, no other algorithm.
+    (["backend.image.digest=sha256:abc"], "/backend/image/digest"),
+    ([f"frontend.image.digest=md5:{'0' * 32}"], "/frontend/image/digest"),
+    ([f"backend.image.digest=sha256:{'AB' * 32}"], "/backend/image/digest"),
+    (["backend.config.database.sslMode=verify"], "/backend/config/database/sslMode"),
+    (["backend.config.database.caCert=not-a-certificate"], "/backend/config/database/caCert"),
     # The restricted Pod Security Standard cannot be weakened from values (issue 16).
     (["backend.securityContext.privileged=true"], "/backend/securityContext/privileged"),
     (["frontend.securityContext.readOnlyRootFilesystem=false"], "/frontend/securityContext/readOnlyRootFilesystem"),
@@ -65,9 +71,11 @@ def test_limits_equal_to_requests_in_other_units_are_accepted():
                  "backend.resources.requests.memory=1024Mi", "backend.resources.limits.memory=1Gi"])
 
 
-def test_production_without_any_database_secret_is_refused_with_what_to_set():
-    error = refusal(["values-production.yaml"], ["backend.secret.existingSecret="])
-    assert "backend.secret.databaseUrl is required" in error
+@pytest.mark.parametrize("sets", [["backend.secret.existingSecret="],
+                                  ["backend.secret.existingSecret=", "backend.secret.databaseUser=todo"]])
+def test_an_external_database_without_credentials_is_refused_with_what_to_set(sets):
+    assert ("backend.secret.databaseUser and backend.secret.databasePassword (or backend.secret.databaseUrl) are "
+            "required") in refusal(["values-production.yaml"], sets)
 
 
 def test_a_pre_stop_sleep_that_eats_the_grace_period_is_refused():
@@ -83,6 +91,13 @@ def test_a_pre_stop_sleep_that_eats_the_grace_period_is_refused():
 ])
 def test_the_templates_refuse_a_tag_that_is_not_a_release_even_without_the_schema(sets, message):
     assert message in refusal(sets=sets, flags=["--skip-schema-validation"])
+
+
+def test_a_bad_tag_is_refused_even_when_a_digest_says_what_to_run():
+    sets = [f"backend.image.digest=sha256:{'a' * 64}", "backend.image.tag=latest"]
+    assert "/backend/image/tag" in refusal(sets=sets)
+    assert 'image todo-list-backend: tag "latest" is not a release version' in refusal(
+        sets=sets, flags=["--skip-schema-validation"])
 
 
 def test_a_chart_packaged_with_app_version_latest_refuses_to_render(tmp_path):

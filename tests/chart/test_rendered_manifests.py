@@ -117,7 +117,7 @@ def test_configmaps_and_secret_have_the_spec_keys_and_reach_the_containers(local
     assert backend["DATABASE_HOST"] == "todo-list-postgresql" and backend["DATABASE_PORT"] == "5432"
     secret = local.get("Secret", "todo-list-backend-secret")
     assert secret["type"] == "Opaque"
-    assert set(secret["data"]) == {"DATABASE_URL", "JWT_SECRET", "OPENAI_API_KEY"}
+    assert set(secret["data"]) == {"DATABASE_USER", "DATABASE_PASSWORD", "JWT_SECRET", "OPENAI_API_KEY"}
     assert container(local, "frontend")["envFrom"] == [{"configMapRef": {"name": "todo-list-frontend-config"}}]
     assert container(local, "backend")["envFrom"] == [
         {"configMapRef": {"name": "todo-list-backend-config"}},
@@ -125,16 +125,16 @@ def test_configmaps_and_secret_have_the_spec_keys_and_reach_the_containers(local
     ]
 
 
-def test_generated_database_url_points_at_the_embedded_database_with_its_password(local):
-    import base64
-
+def test_the_backend_logs_in_to_the_embedded_database_with_its_generated_password(local):
     def decoded(name, key):
         return base64.b64decode(local.get("Secret", name)["data"][key]).decode()
 
     password = decoded("todo-list-postgresql", "POSTGRES_PASSWORD")
     assert len(password) >= 32
-    assert decoded("todo-list-backend-secret", "DATABASE_URL") == (
-        f"postgresql://todo:{password}@todo-list-postgresql:5432/todo")
+    assert decoded("todo-list-backend-secret", "DATABASE_PASSWORD") == password
+    assert decoded("todo-list-backend-secret", "DATABASE_USER") == decoded("todo-list-postgresql", "POSTGRES_USER")
+    config = local.get("ConfigMap", "todo-list-backend-config")["data"]
+    assert (config["DATABASE_HOST"], config["DATABASE_PORT"], config["DATABASE_NAME"]) == ("todo-list-postgresql", "5432", "todo")
 
 
 def test_the_generated_secrets_outlive_an_uninstall_so_a_reinstall_reuses_password_and_jwt_secret(local):
@@ -165,6 +165,26 @@ def test_images_default_to_the_chart_app_version_and_take_a_given_tag():
     tagged = render(sets=["frontend.image.tag=v1.2.3"])
     assert container(tagged, "frontend")["image"] == "todo-list-frontend:v1.2.3"
     assert container(render(["values-local.yaml"]), "frontend")["imagePullPolicy"] == "IfNotPresent"
+
+
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+
+
+@pytest.mark.parametrize("component", COMPONENTS)
+def test_a_digest_runs_the_image_by_digest_and_keeps_the_tag_for_people(component):
+    template = render(sets=[f"{component}.image.digest={DIGEST}", f"{component}.image.tag=v1.2.3"]).get(
+        "Deployment", f"todo-list-{component}")["spec"]["template"]
+    assert template["spec"]["containers"][0]["image"] == f"todo-list-{component}@{DIGEST}"
+    assert template["metadata"]["labels"]["app.kubernetes.io/version"] == "v1.2.3"
+    assert template["metadata"]["annotations"]["todo-k8s/image-tag"] == f"todo-list-{component}:v1.2.3"
+    untouched = render().get("Deployment", f"todo-list-{component}")["spec"]["template"]["metadata"]["annotations"]
+    assert "todo-k8s/image-tag" not in untouched, "no digest: the image already says its tag"
+
+
+def test_the_helm_test_pod_runs_the_backend_image_by_its_digest_too():
+    pod = render(sets=[f"backend.image.digest={DIGEST}"]).get("Pod", "todo-list-test")
+    assert pod["spec"]["containers"][0]["image"] == f"todo-list-backend@{DIGEST}"
+    assert pod["metadata"]["annotations"]["todo-k8s/image-tag"] == "todo-list-backend:v1.0.0"
 
 
 @pytest.mark.parametrize("component", COMPONENTS)
@@ -293,6 +313,7 @@ def test_the_extension_points_reach_the_pods():
 @pytest.mark.parametrize("sets, message", [
     (["backend.podLabels.app=other"], "invalid propertyName 'app'"),
     (["frontend.podAnnotations.checksum/config=x"], "invalid propertyName 'checksum/config'"),
+    (["backend.podAnnotations.todo-k8s/image-tag=x"], "invalid propertyName 'todo-k8s/image-tag'"),
     (["backend.extraEnv[0].name=NOT-A-NAME"], "/backend/extraEnv/0/name"),
 ])
 def test_the_extension_points_cannot_break_the_selector_or_the_checksums(sets, message):

@@ -35,11 +35,11 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- end }}
 
 {{/*
-image: repository:tag, the tag defaulting to the chart's appVersion, refused unless it is a release version (the
+imageTag: repository:tag, the tag defaulting to the chart's appVersion, refused unless it is a release version (the
 schema says so too; this holds with --skip-schema-validation and for a chart packaged with another appVersion).
 Call with (list $ .Values.frontend.image), or (list $ .Values.postgresql.image "postgres") for a PostgreSQL release.
 */}}
-{{- define "todo.image" -}}
+{{- define "todo.imageTag" -}}
 {{- $ := index . 0 -}}
 {{- $image := index . 1 -}}
 {{- $tag := toString (default $.Chart.AppVersion $image.tag) -}}
@@ -48,6 +48,21 @@ Call with (list $ .Values.frontend.image), or (list $ .Values.postgresql.image "
 {{- fail (printf "image %s: tag %q is not a release version (%s)" $image.repository $tag (ternary "MAJOR[.MINOR] of PostgreSQL" "vMAJOR.MINOR.PATCH" (gt (len .) 2))) -}}
 {{- end -}}
 {{- printf "%s:%s" $image.repository $tag -}}
+{{- end }}
+
+{{/*
+image: what the container runs. repository@digest when image.digest is set (the registry cannot move it), else
+repository:tag; the tag is checked either way, since it stays on the pod for people (label and annotation).
+Call as todo.imageTag.
+*/}}
+{{- define "todo.image" -}}
+{{- $tagged := include "todo.imageTag" . -}}
+{{- $image := index . 1 -}}
+{{- if $image.digest -}}
+{{- printf "%s@%s" $image.repository $image.digest -}}
+{{- else -}}
+{{- $tagged -}}
+{{- end -}}
 {{- end }}
 
 {{/* Where the frontend proxies /api/. */}}
@@ -90,21 +105,57 @@ render, so the Secret and the checksums on the pod templates see the same value,
 {{- dict "POSTGRES_USER" $pg.auth.username "POSTGRES_PASSWORD" $password "POSTGRES_DB" $pg.auth.database | toJson -}}
 {{- end }}
 
-{{/* The data of the backend's Secret, as JSON; empty object when backend.secret.existingSecret names another. */}}
+{{/*
+The data of the backend's Secret, as JSON; empty object when backend.secret.existingSecret names another. The
+database's address is in the ConfigMap, its credentials here; DATABASE_URL only as the override given.
+*/}}
 {{- define "todo.backendSecretData" -}}
 {{- if .Values.backend.secret.existingSecret -}}
 {{- dict | toJson -}}
 {{- else -}}
-{{- $pg := .Values.postgresql -}}
-{{- $databaseUrl := .Values.backend.secret.databaseUrl -}}
-{{- if $pg.enabled -}}
-{{- $password := (include "todo.postgresqlSecretData" . | fromJson).POSTGRES_PASSWORD -}}
-{{- $databaseUrl = printf "postgresql://%s:%s@%s:5432/%s" $pg.auth.username $password (include "todo.name" (list . "postgresql")) $pg.auth.database -}}
+{{- $s := .Values.backend.secret -}}
+{{- $data := dict -}}
+{{- if .Values.postgresql.enabled -}}
+{{- $pg := include "todo.postgresqlSecretData" . | fromJson -}}
+{{- $data = dict "DATABASE_USER" $pg.POSTGRES_USER "DATABASE_PASSWORD" $pg.POSTGRES_PASSWORD -}}
+{{- else if and $s.databaseUser $s.databasePassword -}}
+{{- $data = dict "DATABASE_USER" $s.databaseUser "DATABASE_PASSWORD" $s.databasePassword -}}
+{{- else -}}
+{{- $_ := required "backend.secret.databaseUser and backend.secret.databasePassword (or backend.secret.databaseUrl) are required when postgresql.enabled is false and no backend.secret.existingSecret is given" $s.databaseUrl -}}
 {{- end -}}
-{{- $databaseUrl = required "backend.secret.databaseUrl is required when postgresql.enabled is false and no backend.secret.existingSecret is given" $databaseUrl -}}
-{{- $jwt := include "todo.stableSecret" (list . (include "todo.backendSecretName" .) "JWT_SECRET" .Values.backend.secret.jwtSecret) -}}
-{{- dict "DATABASE_URL" $databaseUrl "JWT_SECRET" $jwt "OPENAI_API_KEY" .Values.backend.secret.openaiApiKey | toJson -}}
+{{- with $s.databaseUrl -}}
+{{- $_ := set $data "DATABASE_URL" . -}}
 {{- end -}}
+{{- $_ := set $data "JWT_SECRET" (include "todo.stableSecret" (list . (include "todo.backendSecretName" .) "JWT_SECRET" $s.jwtSecret)) -}}
+{{- $_ := set $data "OPENAI_API_KEY" $s.openaiApiKey -}}
+{{- $data | toJson -}}
+{{- end -}}
+{{- end }}
+
+{{/*
+checksum/secret of the backend's pods: a changed Secret rolls them. The chart's own Secret is hashed as rendered;
+an existingSecret (rotated from the vault) as the cluster holds it, looked up: empty without a cluster (helm
+template), which keeps that render stable.
+*/}}
+{{- define "todo.backendSecretChecksum" -}}
+{{- if .Values.backend.secret.existingSecret -}}
+{{- $existing := lookup "v1" "Secret" .Release.Namespace .Values.backend.secret.existingSecret -}}
+{{- get $existing "data" | default dict | toJson | sha256sum -}}
+{{- else -}}
+{{- include "todo.backendSecretData" . | sha256sum -}}
+{{- end -}}
+{{- end }}
+
+{{/* The external database's CA certificate (PEM), or empty: none is given, or the embedded database is used. */}}
+{{- define "todo.databaseCaCert" -}}
+{{- if not .Values.postgresql.enabled -}}
+{{- .Values.backend.config.database.caCert -}}
+{{- end -}}
+{{- end }}
+
+{{/* Where the backend container finds that certificate (DATABASE_SSLROOTCERT). */}}
+{{- define "todo.databaseCaDir" -}}
+/etc/todo-list/database-ca
 {{- end }}
 
 {{/* An HTTP probe from a probe block of values. Call with (list <probe values> <port>). */}}

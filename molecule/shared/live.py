@@ -12,7 +12,8 @@ import pytest
 import testinfra
 from kubernetes import client, config
 
-NAMESPACE = "todo-list"
+# The production scenario deploys into a namespace of its own (molecule/production/molecule.yml).
+NAMESPACE = os.environ.get("TODO_K8S_TEST_NAMESPACE", "todo-list")
 RELEASE = "todo-list"
 KUBECONFIG = os.environ.get("KUBECONFIG") or str(pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "kubeconfig")
 

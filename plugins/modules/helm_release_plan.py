@@ -42,7 +42,9 @@ options:
     elements: str
     default: []
   report:
-    description: The image_build report (JSON) whose images give repositories, tags and app image IDs; empty for none.
+    description:
+      - The image_build report (JSON) whose images give repositories, tags and app image IDs; empty for none.
+      - An app image the report says was pushed (C(repository), C(digest)) is deployed from that repository by digest.
     type: path
     default: ""
   report_optional:
@@ -213,6 +215,9 @@ def report_values(report: dict, app_components: list[str]) -> dict:
         entry = {"repository": image["name"], "tag": image["tag"]}
         if image["component"] in app_components and image.get("id"):
             entry["id"] = image["id"]
+        # Pushed to a registry: deployed by its manifest digest, so a re-pushed tag cannot change what runs.
+        if image["component"] in app_components and image.get("repository") and image.get("digest"):
+            entry.update(repository=image["repository"], digest=image["digest"])
         values[image["component"]] = {"image": entry}
     return values
 

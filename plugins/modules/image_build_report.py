@@ -22,7 +22,8 @@ options:
     description:
       - The images of this build, each a dict with C(component), C(name), C(tag), C(ref), C(id) (null for an image
         check mode would build), C(created), C(uncompressed_bytes), C(limit_mb) (null for none), C(changed),
-        C(build_seconds), C(base_image), C(context_digest).
+        C(build_seconds), C(base_image), C(context_digest), and for an image pushed to a registry C(repository)
+        (C(<registry>/<name>)) and C(digest) (the registry's manifest digest, C(sha256:...)).
     type: list
     elements: dict
     required: true
@@ -170,7 +171,8 @@ def main() -> None:
         carried = not image.get("changed") and image.get("id") in previous_times
         images.append({
             "component": image["component"], "name": image["name"], "tag": image["tag"], "ref": image["ref"],
-            "id": image.get("id"), "digest": None, "created": image.get("created"),
+            "id": image.get("id"), "repository": image.get("repository"), "digest": image.get("digest"),
+            "created": image.get("created"),
             "compressed_bytes": size, "compressed_mb": round(size / 1e6, 1), "limit_mb": limit,
             "uncompressed_bytes": image.get("uncompressed_bytes"),
             "build_seconds": previous_times[image.get("id")] if carried else image.get("build_seconds"),

@@ -1,7 +1,8 @@
 # Molecule scenarios on one live kind cluster, shared: default starts from none (its first step deletes any), the
 # others find it running, and the cluster is deleted at the end (a failing scenario deletes it itself: molecule's --destroy=always).
-# `make test` runs all three; one of them: make test-molecule MOLECULE_SCENARIOS=upgrade.
-MOLECULE_SCENARIOS ?= default upgrade resilience
+# `make test` runs all four (production adds a registry and an external database beside the cluster, and removes
+# them with it); one of them: make test-molecule MOLECULE_SCENARIOS=upgrade.
+MOLECULE_SCENARIOS ?= default upgrade resilience production
 TEST_TARGETS += test-molecule
 
 .PHONY: test-molecule

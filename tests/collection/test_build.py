@@ -116,7 +116,7 @@ def test_manifest_license_links_and_dependencies(built):
     assert "MIT License" in files["LICENSE"].decode() and "2026 todo-k8s team" in files["LICENSE"].decode()
     for key in ("repository", "issues", "documentation"):
         assert info[key].startswith("https://github.com/todo-k8s/todo-k8s"), key
-    assert set(info["dependencies"]) == {"kubernetes.core", "community.docker"}
+    assert set(info["dependencies"]) == {"kubernetes.core", "community.docker", "community.crypto", "community.general"}
 
 
 def test_every_collection_the_content_uses_is_a_declared_dependency(built):

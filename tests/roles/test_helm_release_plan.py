@@ -180,3 +180,18 @@ def test_every_documented_return_value_is_returned_on_every_path(tmp_path, path_
     returned = json.loads((tmp_path / "out.json").read_text())
     assert returned["helm_missing"] is not path_has_helm
     assert set(yaml.safe_load(plan.RETURN)) - set(returned) == set()
+
+
+def test_a_pushed_app_image_is_deployed_from_its_registry_by_digest_and_a_local_one_by_tag():
+    digest = "sha256:" + "a" * 64
+    report = {"images": [
+        {"component": "backend", "name": "todo-list-backend", "tag": "v1.2.3", "id": "sha256:1",
+         "repository": "registry.example.com:5443/todo/todo-list-backend", "digest": digest},
+        {"component": "frontend", "name": "todo-list-frontend", "tag": "v1.2.3", "id": "sha256:2",
+         "repository": None, "digest": None},
+        {"component": "postgresql", "name": "todo-k8s/postgres", "tag": "17", "id": "sha256:3"}]}
+    values = plan.report_values(report, ["frontend", "backend"])
+    assert values["backend"]["image"] == {"repository": "registry.example.com:5443/todo/todo-list-backend",
+                                          "tag": "v1.2.3", "id": "sha256:1", "digest": digest}
+    assert values["frontend"]["image"] == {"repository": "todo-list-frontend", "tag": "v1.2.3", "id": "sha256:2"}
+    assert values["postgresql"]["image"] == {"repository": "todo-k8s/postgres", "tag": "17"}

@@ -12,6 +12,9 @@ import pytest
 import testinfra
 from kubernetes import client, config
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "tests"))
+from playbook_output import recap  # noqa: E402,F401  (the verifiers import it from here)
+
 # The production scenario deploys into a namespace of its own (molecule/production/molecule.yml).
 NAMESPACE = os.environ.get("TODO_K8S_TEST_NAMESPACE", "todo-list")
 RELEASE = "todo-list"
@@ -97,9 +100,3 @@ def run_playbook(playbook, *flags, **variables):
 def release_playbook(playbook="release.yml", *flags, **variables):
     """A day-2 playbook users run: playbooks/release.yml by default."""
     return run_playbook(f"playbooks/{playbook}", *flags, **variables)
-
-
-def recap(output):
-    """The PLAY RECAP counters of localhost: {"ok": 12, "changed": 0, ...}."""
-    line = re.search(r"^localhost\s*:\s*(.*)$", output, re.MULTILINE).group(1)
-    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", line)}

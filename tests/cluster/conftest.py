@@ -7,7 +7,6 @@ cluster after the session (the deletion test still deletes it).
 import json
 import os
 import pathlib
-import re
 import subprocess
 import sys
 import time
@@ -48,13 +47,6 @@ def run_cluster_playbook(state, kubeconfig, images=(), log=None):
     if log:
         log.write_text(result.stdout + result.stderr)
     return result, seconds
-
-
-def recap(result):
-    """The PLAY RECAP counters of localhost."""
-    match = re.search(r"^localhost\s*:\s*(.*)$", result.stdout, re.MULTILINE)
-    assert match, result.stdout[-3000:]
-    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(1))}
 
 
 @pytest.fixture(scope="session")

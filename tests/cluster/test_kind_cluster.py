@@ -7,7 +7,8 @@ import time
 
 from kubernetes import client
 
-from conftest import CLUSTER, HELPER_IMAGE, NAMESPACE, recap, run_cluster_playbook
+from conftest import CLUSTER, HELPER_IMAGE, NAMESPACE, run_cluster_playbook
+from playbook_output import recap
 
 TIMEOUT = 180
 

@@ -33,13 +33,6 @@ def site(kubeconfig, name, *extra_vars, playbook="site.yml"):
     return result, seconds
 
 
-def recap(result):
-    """The PLAY RECAP counters of localhost."""
-    match = re.search(r"^localhost\s*:\s*(.*)$", result.stdout, re.MULTILINE)
-    assert match, result.stdout[-3000:]
-    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(1))}
-
-
 def failure_message(result):
     """The msg of the task that failed (the one line an operator reads), unfolded from the YAML result format."""
     # The last failure: an earlier one may have been rescued into the clear message.

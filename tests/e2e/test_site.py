@@ -11,7 +11,8 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 
-from site_run import NAMESPACE, PROFILE, RELEASE, ROOT, failure_message, kubectl, recap, site
+from playbook_output import recap
+from site_run import NAMESPACE, PROFILE, RELEASE, ROOT, failure_message, kubectl, site
 
 ARTIFACTS = ROOT / "artifacts"
 

@@ -21,6 +21,7 @@ import urllib.request
 import uuid
 
 import pytest
+from playbook_output import recap
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ACCOUNT = "todo-ops"
@@ -47,12 +48,6 @@ def as_account(command, timeout=3600):
     where root's builds are (TODO_K8S_PREBUILT_DIR: this run's cache)."""
     return sh("su", "-", ACCOUNT, "-w", ",".join(PASSED_ON + ["TODO_K8S_PREBUILT_DIR"]), "-c", command, timeout=timeout,
               env=dict(os.environ, TODO_K8S_PREBUILT_DIR=CACHE))
-
-
-def recap(output):
-    line = re.search(r"^localhost\s*:\s*(.*)$", output, re.MULTILINE)
-    assert line, output[-3000:]
-    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", line.group(1))}
 
 
 def remove_account():

@@ -60,7 +60,21 @@ def test_the_build_report_has_the_registry_digests_of_both_images(report, secret
         assert registry_digest(image["repository"], image["tag"], secrets) == (200, image["digest"]), component
 
 
-def test_pods_run_the_images_by_digest_pulled_from_the_registry(core, report):
+@pytest.fixture(scope="module")
+def at_the_hpa_minimum(apps):
+    """With an HPA the chart leaves replicas to it (a Deployment created without replicas starts at one, and an
+    upgrade never resets what the HPA chose); the HPA raises each to minReplicas at its next sync (15 s)."""
+    deadline = time.time() + 120
+    while True:
+        ready = {c: apps.read_namespaced_deployment(f"{RELEASE}-{c}", NAMESPACE).status.ready_replicas or 0
+                 for c in COMPONENTS}
+        if min(ready.values()) >= 2:
+            return
+        assert time.time() < deadline, f"the HPAs did not bring the Deployments to 2 ready replicas in 120 s: {ready}"
+        time.sleep(2)
+
+
+def test_pods_run_the_images_by_digest_pulled_from_the_registry(core, report, at_the_hpa_minimum):
     digests = {i["component"]: f"{i['repository']}@{i['digest']}" for i in report["images"] if i["component"] in COMPONENTS}
     for component in COMPONENTS:
         running = pods(core, component)
@@ -74,7 +88,7 @@ def test_pods_run_the_images_by_digest_pulled_from_the_registry(core, report):
             assert pod.metadata.annotations["todo-k8s/image-tag"].endswith(":" + report["images"][0]["tag"])
 
 
-def test_the_release_runs_the_production_values_with_hpas_of_two_replicas(api, apps):
+def test_the_release_runs_the_production_values_with_hpas_of_two_replicas(api, apps, at_the_hpa_minimum):
     values = json.loads(helm("get", "values", RELEASE, "--all", "-o", "json").stdout)
     assert values["appEnv"] == "production" and values["postgresql"]["enabled"] is False
     assert values["backend"]["config"]["database"]["sslMode"] == "verify-full"

@@ -28,10 +28,19 @@ class Manifests(list):
         return [d for d in self if d["kind"] == kind]
 
 
-def render(values_files=(), sets=(), flags=()):
-    result = helm_template(values_files, sets, flags=flags)
+def render(values_files=(), sets=(), flags=(), release="todo-list"):
+    result = helm_template(values_files, sets, release=release, flags=flags)
     assert result.returncode == 0, result.stderr
     return Manifests(d for d in yaml.safe_load_all(result.stdout) if d)
+
+
+def kubernetes_validate(manifests: str, tmp_path: pathlib.Path) -> str:
+    """kubernetes-validate's complaints about rendered manifests at the pinned Kubernetes version, '' when valid."""
+    path = tmp_path / "manifests.yaml"
+    path.write_text(manifests)
+    check = subprocess.run(["kubernetes-validate", "--strict", "--quiet", "-k", "1.34.0", str(path)],
+                           capture_output=True, text=True, check=False)
+    return "" if check.returncode == 0 else check.stdout + check.stderr
 
 
 def refusal(values_files=(), sets=(), **options):

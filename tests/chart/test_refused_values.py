@@ -49,6 +49,18 @@ from conftest import CHART, helm_template, refusal
     (["postgresql.image.tag=latest"], "/postgresql/image/tag"),
     (["postgresql.image.tag=1.0.0"], "/postgresql/image/tag"),
     (["postgresql.image.tag=v1.0"], "/postgresql/image/tag"),
+    # Issue 18: budgets, spread, HPA behavior and NetworkPolicies are typed too.
+    (["frontend.podDisruptionBudget.maxUnavailable=0"], "/frontend/podDisruptionBudget/maxUnavailable"),
+    (["backend.podDisruptionBudget.minAvailable=1"], "additional properties 'minAvailable'"),
+    (["backend.topologySpreadConstraints[0].maxSkew=1", "backend.topologySpreadConstraints[0].topologyKey=zone",
+      "backend.topologySpreadConstraints[0].whenUnsatisfiable=Never"], "/backend/topologySpreadConstraints/0/whenUnsatisfiable"),
+    (["backend.autoscaling.behavior.scaleDown.policies[0].type=Replicas"], "/backend/autoscaling/behavior/scaleDown/policies/0"),
+    (["frontend.autoscaling.behavior.scaleUp.stabilizationWindowSeconds=7200"],
+     "/frontend/autoscaling/behavior/scaleUp/stabilizationWindowSeconds"),
+    (["frontend.autoscaling.behavior.scaleSideways.selectPolicy=Max"], "additional properties 'scaleSideways'"),
+    (["networkPolicy.enabled=yes"], "/networkPolicy/enabled"),
+    (["networkPolicy.externalDatabaseCidrs={172.18.0.1}"], "/networkPolicy/externalDatabaseCidrs/0"),
+    (["networkPolicy.allowDns=true"], "additional properties 'allowDns'"),
 ])
 def test_schema_refuses_the_value_and_names_it(sets, message):
     assert message in refusal(sets=sets)

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import CHART, ENVIRONMENTS, helm_template, refusal, render
+from conftest import CHART, ENVIRONMENTS, helm_template, kubernetes_validate, refusal, render
 
 COMPONENTS = {"frontend": 80, "backend": 8000}
 
@@ -47,7 +47,7 @@ def test_local_renders_exactly_the_spec_objects_and_the_embedded_database(local)
     ])
 
 
-def test_production_renders_hpas_and_no_database_nor_secret_of_its_own(production):
+def test_production_renders_hpas_budgets_and_policies_and_no_database_nor_secret_of_its_own(production):
     assert sorted((d["kind"], d["metadata"]["name"]) for d in production) == sorted([
         ("ConfigMap", "todo-list-backend-config"),
         ("ConfigMap", "todo-list-frontend-config"),
@@ -55,6 +55,11 @@ def test_production_renders_hpas_and_no_database_nor_secret_of_its_own(productio
         ("Deployment", "todo-list-frontend"),
         ("HorizontalPodAutoscaler", "todo-list-backend"),
         ("HorizontalPodAutoscaler", "todo-list-frontend"),
+        *(("NetworkPolicy", f"todo-list-{allows}") for allows in (
+            "deny-all", "to-dns", "frontend-from-anywhere", "frontend-to-backend", "backend-from-frontend",
+            "backend-to-database", "backend-to-https", "test-to-frontend")),
+        ("PodDisruptionBudget", "todo-list-backend"),
+        ("PodDisruptionBudget", "todo-list-frontend"),
         ("Pod", "todo-list-test"),
         ("Service", "todo-list-backend"),
         ("Service", "todo-list-frontend"),
@@ -262,11 +267,7 @@ def test_helm_test_pod_checks_the_frontend_and_the_backend_behind_it_and_can_run
 def test_manifests_are_valid_for_the_pinned_kubernetes_version(env, tmp_path):
     result = helm_template(ENVIRONMENTS[env])
     assert result.returncode == 0, result.stderr
-    out = tmp_path / f"{env}.yaml"
-    out.write_text(result.stdout)
-    check = subprocess.run(
-        ["kubernetes-validate", "--strict", "--quiet", "-k", "1.34.0", str(out)], capture_output=True, text=True)
-    assert check.returncode == 0, check.stdout + check.stderr
+    assert kubernetes_validate(result.stdout, tmp_path) == ""
 
 
 @pytest.mark.parametrize("env", sorted(ENVIRONMENTS))

@@ -27,11 +27,18 @@ app.kubernetes.io/part-of: todo-list
 
 {{/* Selector labels: the spec's app: <component> plus the standard name/instance/component. */}}
 {{- define "todo.selectorLabels" -}}
-{{- $ := index . 0 -}}
 app: {{ index . 1 }}
-app.kubernetes.io/name: {{ $.Chart.Name }}
-app.kubernetes.io/instance: {{ $.Release.Name }}
+{{ include "todo.releaseSelectorLabels" (index . 0) }}
 app.kubernetes.io/component: {{ index . 1 }}
+{{- end }}
+
+{{/*
+The labels every pod of this release carries, and only its pods: another release of the chart in the namespace
+has another instance, another app another name.
+*/}}
+{{- define "todo.releaseSelectorLabels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
 {{/*

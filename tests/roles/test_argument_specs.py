@@ -82,6 +82,10 @@ REFUSED = [
     ("minikube", {"minikube_state": "running"}, "minikube_state must be one of"),
     ("minikube", {"minikube_container_runtime": "rkt"}, "minikube_container_runtime must be one of"),
     ("minikube", {"minikube_cpus": 1}, "the node needs at least 2 CPUs and 1800 MB"),
+    ("registry", {"registry_password": ""}, "registry_password must be set (at least 12 characters"),
+    ("registry", {"registry_password": "short"}, "registry_password must be set (at least 12 characters"),
+    ("registry", {"registry_password": "long-enough-pw", "registry_version": "3.1.2"}, "registry_version must be vX.Y.Z; nothing was made"),
+    ("registry", {"registry_state": "running"}, "registry_state must be one of"),
 ]
 
 

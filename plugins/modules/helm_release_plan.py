@@ -19,8 +19,9 @@ description:
   - A StatefulSet whose C(serviceName), C(selector), C(volumeClaimTemplates) or C(podManagementPolicy) would change
     (fields the API refuses to update) is listed in RV(replace) and its change line says so.
   - With O(upgrade=true), first deletes each StatefulSet in O(replace) with C(--cascade=orphan) (its pods and volume
-    claims stay; the upgrade creates it anew and it adopts them), then runs C(helm upgrade --install --wait) (and
-    C(--rollback-on-failure) with O(atomic)); in check mode it only says it would.
+    claims stay; the upgrade creates it anew and it adopts them), then runs C(helm upgrade --install --wait
+    --force-conflicts) (and C(--rollback-on-failure) with O(atomic)); in check mode it only says it would. Hand edits
+    of fields the chart sets are overwritten, not refused as a conflict.
   - When the images' tag differs from the chart's appVersion, the chart is packaged with that appVersion into
     O(work_dir) first, so the release's app version is the version that runs.
 options:
@@ -401,7 +402,9 @@ class Plan:
                                                                    "--cascade=orphan", "--wait=true", "--ignore-not-found"])
                 if rc != 0:
                     self.fail(f"could not delete StatefulSet {name} (its pods kept) before the upgrade: {one_line(err)}")
-            command = upgrade + ["--wait", f"--timeout={self.p['timeout']}", "--output=json"] + (
+            # --force-conflicts: the chart wins over hand edits (kubectl edit, patch, scale, set) of the fields it
+            # sets; without it server-side apply refuses the whole upgrade ("conflict with kubectl-edit").
+            command = upgrade + ["--wait", "--force-conflicts", f"--timeout={self.p['timeout']}", "--output=json"] + (
                 ["--rollback-on-failure"] if self.p["atomic"] else [])
             rc, out, err = self.module.run_command(command, data=stdin, binary_data=True)
             if rc != 0:

@@ -26,8 +26,18 @@ $(KUBE_SCORE):
 	GOBIN=$(dir $@) GOMODCACHE=$(TODO_K8S_CACHE_DIR)/go/mod GOCACHE=$(TODO_K8S_CACHE_DIR)/go/build GOFLAGS=-modcacherw \
 	  GOTOOLCHAIN=local CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" github.com/zegl/kube-score/cmd/kube-score@$(KUBE_SCORE_VERSION)
 
-test-chart: tools $(KUBE_SCORE)  ## helm lint, schema refusals, kubernetes-validate, kube-score and spec assertions on rendered manifests
-	KUBE_SCORE=$(KUBE_SCORE) pytest -q tests/chart
+# helm-docs renders the chart's README (its values table) from values.yaml's "# --" comments and README.md.gotmpl.
+HELM_DOCS_VERSION := v1.14.2
+HELM_DOCS := $(TODO_K8S_CACHE_DIR)/helm-docs/$(HELM_DOCS_VERSION)/helm-docs
+$(HELM_DOCS):
+	GOBIN=$(dir $@) GOMODCACHE=$(TODO_K8S_CACHE_DIR)/go/mod GOCACHE=$(TODO_K8S_CACHE_DIR)/go/build GOFLAGS=-modcacherw \
+	  GOTOOLCHAIN=local CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" github.com/norwoodj/helm-docs/cmd/helm-docs@$(HELM_DOCS_VERSION)
+
+chart-docs: $(HELM_DOCS)  ## Write charts/todo-list-hackathon/README.md (values table) from values.yaml and README.md.gotmpl
+	$(HELM_DOCS) --chart-search-root charts --log-level warning
+
+test-chart: tools $(KUBE_SCORE) $(HELM_DOCS)  ## helm lint, schema refusals, kubernetes-validate, kube-score, spec assertions on rendered manifests, chart README current
+	KUBE_SCORE=$(KUBE_SCORE) HELM_DOCS=$(HELM_DOCS) pytest -q tests/chart
 
 test-roles: setup  ## Role argument specs match defaults and refuse bad input before touching anything
 	pytest -q tests/roles

@@ -92,6 +92,8 @@ RUNBOOK = {
     "docker": "kind-cluster.md § Docker does not answer (after a host reboot)",
     "cluster": "release.md § No cluster answers (kubeconfig, context)",
     "node": "kind-cluster.md § A node is not Ready",
+    "disk": "kind-cluster.md § Disk full (the host, a node, the build cache)",
+    "evicted": "app.md § Evicted: a pod used more disk or memory than it may",
     "namespace": "release.md § The namespace or the release is missing",
     "release": "release.md § The namespace or the release is missing",
     "release_stuck": "release.md § The release is stuck (pending-upgrade, failed)",
@@ -110,7 +112,7 @@ IMAGE_REASONS = ("ImagePullBackOff", "ErrImagePull", "ErrImageNeverPull", "Inval
 
 
 def finding(kind: str, problem: str, evidence=()) -> dict:
-    check = {"release_stuck": "release", "oom": "pods", "crash": "pods", "image": "pods", "pending": "pods",
+    check = {"release_stuck": "release", "disk": "node", "evicted": "pods", "oom": "pods", "crash": "pods", "image": "pods", "pending": "pods",
              "not_ready": "pods", "selector": "services", "endpoints": "services"}.get(kind, kind)
     return {"check": check, "kind": kind, "problem": problem, "evidence": [e for e in evidence if e],
             "runbook": RUNBOOK[kind]}
@@ -131,8 +133,13 @@ def selects(selector: dict, labels: dict) -> bool:
 def pod_problems(pod: dict, events: list[dict], last_lines: dict) -> list[dict]:
     """What keeps one pod from serving: image, crash, memory, scheduling or readiness, with what the cluster says."""
     pname, status = name(pod), pod.get("status") or {}
-    if status.get("phase") in ("Succeeded",) or pod["metadata"].get("deletionTimestamp"):
+    if pod["metadata"].get("deletionTimestamp"):
         return []
+    if status.get("phase") in ("Succeeded", "Failed"):  # a Deployment's or StatefulSet's pod never ends by itself
+        evicted = event_lines(events, pname, ("Evicted",))
+        if evicted or status.get("reason") == "Evicted":
+            return [finding("evicted", f"pod {pname} was evicted", evicted or [status.get("message", "")])]
+        return [finding("crash", f"pod {pname} stopped ({status.get('phase')})", [status.get("message", "")])]
     scheduled = condition(pod, "PodScheduled")
     if scheduled.get("status") == "False":
         return [finding("pending", f"pod {pname} is Pending: no node can take it ({scheduled.get('reason', '?')})",
@@ -194,6 +201,11 @@ def diagnose(state: dict) -> list[dict]:
                                 [state["cluster_error"]]))
         return problems
     for node in state.get("nodes", []):
+        for pressure in ("DiskPressure", "MemoryPressure", "PIDPressure"):
+            if condition(node, pressure).get("status") == "True":
+                problems.append(finding("disk" if pressure == "DiskPressure" else "node",
+                                        f"node {name(node)} reports {pressure}: the kubelet evicts pods",
+                                        [condition(node, pressure).get("message", "")]))
         ready = condition(node, "Ready")
         if ready.get("status") != "True":
             problems.append(finding("node", f"node {name(node)} is not Ready ({ready.get('reason', 'no status')})",
@@ -201,6 +213,10 @@ def diagnose(state: dict) -> list[dict]:
     if state.get("namespace") is None:
         problems.append(finding("namespace", f"namespace {state['ns']} does not exist: nothing is deployed"))
         return problems
+    enforced = ((state["namespace"].get("metadata") or {}).get("labels") or {}).get("pod-security.kubernetes.io/enforce")
+    if enforced != "restricted":
+        problems.append(finding("namespace", f"namespace {state['ns']} does not enforce the restricted Pod Security "
+                                             f"Standard (pod-security.kubernetes.io/enforce: {enforced or 'unset'})"))
     history = state.get("history") or []
     if not history:
         problems.append(finding("release", f"no release {state['release']} in namespace {state['ns']}"))

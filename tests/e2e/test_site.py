@@ -8,6 +8,7 @@ import time
 import uuid
 
 import pytest
+import yaml
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 
@@ -38,7 +39,9 @@ def test_first_run_deploys_on_minikube_and_says_where_the_app_is(deployed, kubec
     assert ready == total >= 3
     nodes = json.loads(kubectl(kubeconfig, "get", "nodes", "-o", "json", check=True).stdout)["items"]
     assert [n["metadata"]["name"] for n in nodes] == ["todo-e2e"]
-    assert nodes[0]["status"]["nodeInfo"]["kubeletVersion"] == "v1.34.4"
+    # The pin, from the one place it lives (the minikube role's defaults; tests/roles/test_pins.py keeps the others equal).
+    pinned = yaml.safe_load((ROOT / "roles" / "minikube" / "defaults" / "main.yml").read_text())["minikube_kubernetes_version"]
+    assert nodes[0]["status"]["nodeInfo"]["kubeletVersion"] == pinned
 
 
 def test_second_run_changes_nothing_and_adds_no_helm_revision(deployed, kubeconfig):

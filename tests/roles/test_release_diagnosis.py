@@ -28,7 +28,8 @@ def container(waiting=None, terminated=None, restarts=0, ready=False):
 
 
 def healthy(**changes):
-    state = {"ns": "todo-list", "release": "todo-list", "tools_missing": [], "namespace": {"metadata": {}},
+    state = {"ns": "todo-list", "release": "todo-list", "tools_missing": [],
+             "namespace": {"metadata": {"labels": {"pod-security.kubernetes.io/enforce": "restricted"}}},
              "nodes": [{"metadata": {"name": "n1"}, "status": {"conditions": [{"type": "Ready", "status": "True"}]}}],
              "history": [{"revision": 3, "status": "deployed"}], "pods": [pod()], "other_pods": [],
              "workloads": [{"kind": "Deployment", "metadata": {"name": "todo-list-backend", "labels": LABELS},
@@ -133,3 +134,23 @@ def test_every_repair_block_uses_the_local_inventory_and_kubeconfig_the_live_tes
                     assert "-i inventories/local" in line, f"{page.name}: {line}"
                 if line.startswith(("kubectl", "helm")):
                     assert "--kubeconfig ~/.kube/todo-k8s-local.yaml" in line, f"{page.name}: {line}"
+
+
+def test_an_evicted_pod_is_named_with_the_kubelets_reason():
+    gone = pod(name="todo-list-backend-2", phase="Succeeded", ready=False)
+    events = [{"involvedObject": {"name": "todo-list-backend-2"}, "reason": "Evicted",
+               "message": 'Usage of EmptyDir volume "tmp" exceeds the limit "64Mi".'}]
+    result = diagnosis.diagnose(healthy(pods=[pod(), gone], events=events))
+    assert [p["kind"] for p in result] == ["evicted"] and "exceeds the limit" in result[0]["evidence"][0]
+
+
+def test_a_node_under_disk_pressure_points_at_the_disk_section():
+    nodes = [{"metadata": {"name": "n1"}, "status": {"conditions": [
+        {"type": "Ready", "status": "True"}, {"type": "DiskPressure", "status": "True", "message": "low on disk"}]}}]
+    (problem,) = named(healthy(nodes=nodes))
+    assert problem[0] == "disk" and problem[2].startswith("kind-cluster.md § Disk full")
+
+
+def test_a_namespace_without_the_restricted_pod_security_label_is_named():
+    (problem,) = named(healthy(namespace={"metadata": {"labels": {"pod-security.kubernetes.io/enforce": "baseline"}}}))
+    assert problem[0] == "namespace" and "enforce: baseline" in problem[1]

@@ -61,7 +61,9 @@ def repair(runbook):
                                                                          f"{__import__('os').environ['PATH']}",
                                      "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"})
         assert result.returncode == 0, f"{command}\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
-    healthy = diagnose()
+    deadline = time.monotonic() + 90  # Confirm: pods the repair started may take some seconds to be Ready
+    while (healthy := diagnose()).returncode != 0 and time.monotonic() < deadline:
+        time.sleep(3)
     assert healthy.returncode == 0, f"after {runbook}'s repair:\n{healthy.stdout[-3000:]}"
 
 
@@ -91,6 +93,17 @@ def test_a_service_whose_selector_matches_nothing_is_named_and_its_runbook_puts_
     assert f"Service {RELEASE}-frontend selects no pod" in found
     repair("app.md § A Service selects no pod")
     assert core.read_namespaced_service(f"{RELEASE}-frontend", NAMESPACE).spec.selector.get("app") == "frontend"
+
+
+def test_a_pod_evicted_for_filling_its_tmp_is_named_with_the_kubelets_reason_and_cleared(core):
+    """/tmp is an emptyDir of 64 MiB: writing 80 MB there gets the pod evicted (the kubelet checks every 10 s)."""
+    (backend,) = [p for p in core.list_namespaced_pod(NAMESPACE, label_selector="app.kubernetes.io/component=backend")
+                  .items if p.status.phase == "Running"]
+    subprocess.run(["kubectl", "--kubeconfig", KUBECONFIG, "-n", NAMESPACE, "exec", backend.metadata.name, "--",
+                    "python3", "-c", "open('/tmp/fill', 'wb').write(b'0' * 80_000_000)"], check=True)
+    found = diagnosed("app.md § Evicted: a pod used more disk or memory than it may")
+    assert f"pod {backend.metadata.name} was evicted" in found, found
+    repair("app.md § Evicted: a pod used more disk or memory than it may")
 
 
 def test_a_missing_image_left_behind_by_a_failed_upgrade_is_named_with_the_release_state_and_repaired():

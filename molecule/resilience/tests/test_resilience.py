@@ -69,7 +69,7 @@ def test_backend_leaves_the_endpoints_while_the_database_is_down_and_returns_wit
 
 def test_an_upgrade_to_a_missing_image_rolls_back_and_the_app_keeps_serving(core):
     before = helm("history", RELEASE, "-o", "json").stdout
-    result = release_playbook(helm_release_image_tag="v9.9.9", helm_release_wait_timeout="90s")
+    result = release_playbook(helm_release_image_tag="v9.9.9", helm_release_wait_timeout="20s")
     assert result.returncode != 0, "an upgrade to an image that does not exist must fail"
     status = helm("status", RELEASE, "-o", "json")
     assert '"status":"deployed"' in status.stdout.replace(" ", "") and '"app_version":"v1.0.0"' in helm(

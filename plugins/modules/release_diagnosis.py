@@ -344,8 +344,8 @@ class Reader:
             try:  # a 503 comes back as an error whose text is the backend's JSON answer
                 body = out if rc == 0 else err[err.find("{"):err.rfind("}") + 1]
                 state["backend_ready"] = json.loads(body)
-            except ValueError:
-                state["backend_ready"] = {"status": "no answer", "error": first_line(err)}
+            except ValueError:  # no answer of the backend's (a NetworkPolicy may keep the API server out): unknown
+                state["backend_ready"] = None
         state["last_lines"] = self.last_lines(state["pods"])
         return state
 

@@ -13,9 +13,10 @@ import time
 
 import pytest
 import requests
+from kubernetes.client import AppsV1Api
 
 from conftest import WORK, run
-from live import KUBECONFIG, NAMESPACE, RELEASE, helm, in_cluster_python, pods, recap
+from live import KUBECONFIG, NAMESPACE, RELEASE, helm, in_cluster_python, pods, recap, run_playbook
 from load_client import SteadyLoad, delete_client_pod, start_client_pod
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
@@ -194,6 +195,68 @@ def test_a_bad_production_input_stops_in_one_line_before_the_cluster_is_touched(
     assert revision() == before and sorted(p.metadata.name for p in pods(core, "backend")) == pods_before
 
 
+def hpas(api):
+    from kubernetes import client
+    return {h.metadata.name: h for h in client.AutoscalingV2Api(api).list_namespaced_horizontal_pod_autoscaler(NAMESPACE).items}
+
+
+def cpu_utilization(hpa):
+    """The pods' CPU the HPA last read (percent of their request), None while it has no metrics."""
+    for metric in hpa.status.current_metrics or []:
+        if metric.type == "Resource" and metric.resource.name == "cpu":
+            return metric.resource.current.average_utilization
+    return None
+
+
+def test_the_hpas_read_the_pods_cpu_from_metrics_server_and_diagnose_finds_production_healthy(api, at_the_hpa_minimum):
+    deadline = time.time() + 120
+    while any(cpu_utilization(h) is None for h in hpas(api).values()):
+        assert time.time() < deadline, {n: h.status.conditions for n, h in hpas(api).items()}
+        time.sleep(5)
+    for name, hpa in hpas(api).items():
+        active = next(c for c in hpa.status.conditions if c.type == "ScalingActive")
+        assert active.status == "True", (name, active.reason, active.message)
+    code, output = run("diagnose")
+    # The installed collection's run prints results as JSON (no ansible.cfg of the checkout), the checkout's as YAML.
+    assert code == 0 and re.search(r'"?healthy"?: true', output) and recap(output)["changed"] == 0, output[-3000:]
+
+
+def test_metrics_server_a_second_time_changes_nothing():
+    again = run_playbook("tests/roles/apply_role.yml", role_under_test="metrics_server", metrics_server_kubeconfig=KUBECONFIG,
+                         metrics_server_kind_cluster=os.environ.get("TODO_K8S_MOLECULE_CLUSTER", "todo-molecule"))
+    assert again.returncode == 0 and recap(again.stdout)["changed"] == 0, again.stdout[-3000:]
+
+
+def test_load_through_the_frontend_scales_the_backend_up_without_a_failed_request(api, core, report, at_the_hpa_minimum):
+    """Before any other test under load: the HPA's scale-down waits 5 minutes (values-production.yaml), so the backend
+    keeps the pods it scaled to for the rest of the scenario (this machine's site values cap them at 3)."""
+    assert hpas(api)[f"{RELEASE}-backend"].status.desired_replicas == 2, "the backend must start at its minimum"
+    backend = next(i for i in report["images"] if i["component"] == "backend")
+    start_client_pod(core, f"{backend['repository']}@{backend['digest']}", pull_secret=f"{RELEASE}-registry")
+    try:
+        load = SteadyLoad("autoscale@example.com", concurrency=6).start()
+        started, seen = time.time(), []
+        while (replicas := hpas(api)[f"{RELEASE}-backend"].status.desired_replicas or 0) <= 2:
+            seen.append(cpu_utilization(hpas(api)[f"{RELEASE}-backend"]))
+            if time.time() - started > 180:
+                break
+            time.sleep(5)
+        took = time.time() - started
+        summary = load.stop()
+        figures = {"desired_replicas": replicas, "seconds_to_scale_up": round(took, 1), "cpu_percent_seen": seen, **summary}
+        (WORK / "autoscale.json").write_text(json.dumps(figures))  # for the notes: the scenario's folder keeps it
+        print(json.dumps(figures))
+        assert replicas > 2, f"the backend's HPA did not scale up in 180 s under load (CPU % read: {seen})"
+        deadline = time.time() + 120  # and the new pod joins: the scale-up is on the live Deployment, not only asked
+        while (apps_ready := AppsV1Api(api).read_namespaced_deployment(f"{RELEASE}-backend", NAMESPACE)
+               .status.ready_replicas or 0) <= 2:
+            assert time.time() < deadline, f"the backend has {apps_ready} ready pods 120 s after the HPA asked for {replicas}"
+            time.sleep(2)
+        assert summary["sent"] > 50 and summary["failed"] == 0, summary
+    finally:
+        delete_client_pod(core)
+
+
 def _vault_with(key, value):
     """Re-encrypt the site's vault with one value changed (ansible-vault, as an operator would)."""
     vault = WORK / "site-inventory" / "group_vars" / "all" / "vault.yml"
@@ -246,3 +309,4 @@ def test_no_secret_appears_in_the_runs_output_or_in_any_file_they_wrote(secrets)
             assert value not in text, f"the {name} appeared in a run's output"
         for path in written:
             assert value.encode() not in path.read_bytes(), f"the {name} appeared in {path}"
+

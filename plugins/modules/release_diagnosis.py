@@ -86,36 +86,35 @@ import json
 
 from ansible.module_utils.basic import AnsibleModule
 
-# Where each kind of problem is repaired: a heading in docs/runbooks/<file> (tests check each heading exists).
-RUNBOOK = {
-    "tools": "release.md § A tool is missing or not at its pinned version",
-    "docker": "kind-cluster.md § Docker does not answer (after a host reboot)",
-    "cluster": "release.md § No cluster answers (kubeconfig, context)",
-    "node": "kind-cluster.md § A node is not Ready",
-    "disk": "kind-cluster.md § Disk full (the host, a node, the build cache)",
-    "evicted": "app.md § Evicted: a pod used more disk or memory than it may",
-    "namespace": "release.md § The namespace or the release is missing",
-    "release": "release.md § The namespace or the release is missing",
-    "release_stuck": "release.md § The release is stuck (pending-upgrade, failed)",
-    "image": "app.md § ImagePullBackOff: a node cannot get an image",
-    "crash": "app.md § CrashLoopBackOff: a container exits",
-    "oom": "app.md § OOMKilled: a container ran out of memory",
-    "pending": "app.md § Pending: no node can take a pod",
-    "not_ready": "app.md § Backend pods Running but not Ready",
-    "database": "app.md § The database does not answer",
-    "selector": "app.md § A Service selects no pod",
-    "endpoints": "app.md § Backend pods Running but not Ready",
-    "rollout": "release.md § An upgrade failed or timed out",
-    "hpa": "production.md § An autoscaler shows <unknown> (no metrics)",
+# Each kind of problem: the layer it is reported under, and the section of docs/runbooks/<file> that repairs it
+# (tests check each heading exists).
+KINDS = {
+    "tools": ("tools", "release.md § A tool is missing or not at its pinned version"),
+    "docker": ("docker", "kind-cluster.md § Docker does not answer (after a host reboot)"),
+    "cluster": ("cluster", "release.md § No cluster answers (kubeconfig, context)"),
+    "node": ("node", "kind-cluster.md § A node is not Ready"),
+    "disk": ("node", "kind-cluster.md § Disk full (the host, a node, the build cache)"),
+    "evicted": ("pods", "app.md § Evicted: a pod used more disk or memory than it may"),
+    "namespace": ("namespace", "release.md § The namespace or the release is missing"),
+    "release": ("release", "release.md § The namespace or the release is missing"),
+    "release_stuck": ("release", "release.md § The release is stuck (pending-upgrade, failed)"),
+    "image": ("pods", "app.md § ImagePullBackOff: a node cannot get an image"),
+    "crash": ("pods", "app.md § CrashLoopBackOff: a container exits"),
+    "oom": ("pods", "app.md § OOMKilled: a container ran out of memory"),
+    "pending": ("pods", "app.md § Pending: no node can take a pod"),
+    "not_ready": ("pods", "app.md § Backend pods Running but not Ready"),
+    "database": ("database", "app.md § The database does not answer"),
+    "selector": ("services", "app.md § A Service selects no pod"),
+    "endpoints": ("services", "app.md § Backend pods Running but not Ready"),
+    "rollout": ("rollout", "release.md § An upgrade failed or timed out"),
+    "hpa": ("hpa", "production.md § An autoscaler shows <unknown> (no metrics)"),
 }
 IMAGE_REASONS = ("ImagePullBackOff", "ErrImagePull", "ErrImageNeverPull", "InvalidImageName")
 
 
 def finding(kind: str, problem: str, evidence=()) -> dict:
-    check = {"release_stuck": "release", "disk": "node", "evicted": "pods", "oom": "pods", "crash": "pods", "image": "pods", "pending": "pods",
-             "not_ready": "pods", "selector": "services", "endpoints": "services"}.get(kind, kind)
-    return {"check": check, "kind": kind, "problem": problem, "evidence": [e for e in evidence if e],
-            "runbook": RUNBOOK[kind]}
+    check, runbook = KINDS[kind]
+    return {"check": check, "kind": kind, "problem": problem, "evidence": [e for e in evidence if e], "runbook": runbook}
 
 
 def condition(obj: dict, kind: str) -> dict:
@@ -314,7 +313,7 @@ class Reader:
             events = pool.submit(self.run, get + ["events", "--field-selector=type=Warning"])
             hpas = pool.submit(self.run, get + ["horizontalpodautoscalers", instance])
             health = pool.submit(self.run, self.kubectl + ["get", "--raw",
-                                                           f"/api/v1/namespaces/{ns}/services/{p['release']}-backend:8000"
+                                                           f"/api/v1/namespaces/{ns}/services/{p['release']}-backend:http"
                                                            "/proxy/health/ready"])
         if namespace.result()[0] != 0:
             state["namespace"] = None
@@ -391,7 +390,7 @@ def main() -> None:
     )
     state = Reader(module).read()
     problems = diagnose(state)
-    layers = ["tools", "docker", "cluster", "node", "namespace", "release", "pods", "services", "database", "rollout", "hpa"]
+    layers = dict.fromkeys(layer for layer, _runbook in KINDS.values())
     checked = {layer: sum(1 for p in problems if p["check"] == layer) or "ok" for layer in layers}
     warnings = [f"{(e.get('involvedObject') or {}).get('kind')}/{(e.get('involvedObject') or {}).get('name')}: "
                 f"{e.get('reason')}: {first_line(e.get('message'))}" for e in state.get("events", [])][:10]

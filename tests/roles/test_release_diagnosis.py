@@ -118,7 +118,7 @@ def test_an_autoscaler_without_metrics_is_named():
 
 
 def test_every_runbook_section_diagnose_names_exists_with_a_way_to_recognise_it():
-    for kind, runbook in diagnosis.RUNBOOK.items():
+    for kind, (_layer, runbook) in diagnosis.KINDS.items():
         page, heading = runbook.split(" § ")
         text = (ROOT / "docs" / "runbooks" / page).read_text()
         assert f"\n## {heading}\n" in text, f"{kind}: no heading '{heading}' in docs/runbooks/{page}"

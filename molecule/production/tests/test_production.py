@@ -13,7 +13,7 @@ import time
 
 import pytest
 import requests
-from kubernetes.client import AppsV1Api
+from kubernetes.client import AppsV1Api, AutoscalingV2Api
 
 from conftest import WORK, run
 from live import KUBECONFIG, NAMESPACE, RELEASE, helm, in_cluster_python, pods, recap, run_playbook
@@ -94,10 +94,8 @@ def test_the_release_runs_the_production_values_with_hpas_of_two_replicas(api, a
     assert values["appEnv"] == "production" and values["postgresql"]["enabled"] is False
     assert values["backend"]["config"]["database"]["sslMode"] == "verify-full"
     assert json.loads(helm("status", RELEASE, "-o", "json").stdout)["info"]["status"] == "deployed"
-    from kubernetes import client
-    hpas = {h.metadata.name: h for h in client.AutoscalingV2Api(api).list_namespaced_horizontal_pod_autoscaler(NAMESPACE).items}
     for component in COMPONENTS:
-        hpa = hpas[f"{RELEASE}-{component}"]
+        hpa = hpas(api)[f"{RELEASE}-{component}"]
         assert hpa.spec.min_replicas == 2 and hpa.spec.max_replicas >= 2
         assert apps.read_namespaced_deployment(f"{RELEASE}-{component}", NAMESPACE).status.ready_replicas >= 2
 
@@ -196,8 +194,7 @@ def test_a_bad_production_input_stops_in_one_line_before_the_cluster_is_touched(
 
 
 def hpas(api):
-    from kubernetes import client
-    return {h.metadata.name: h for h in client.AutoscalingV2Api(api).list_namespaced_horizontal_pod_autoscaler(NAMESPACE).items}
+    return {h.metadata.name: h for h in AutoscalingV2Api(api).list_namespaced_horizontal_pod_autoscaler(NAMESPACE).items}
 
 
 def cpu_utilization(hpa):

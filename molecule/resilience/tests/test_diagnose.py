@@ -2,6 +2,7 @@
 cause and the runbook section, and that section's own **Repair** commands, run as written (with this scenario's
 inventory and kubeconfig in place of the local ones), bring the release back to healthy."""
 import json
+import os
 import pathlib
 import re
 import subprocess
@@ -57,8 +58,7 @@ def repair_commands(runbook):
 def repair(runbook):
     for command in repair_commands(runbook):
         result = subprocess.run(["bash", "-o", "pipefail", "-c", command], cwd=ROOT, capture_output=True, text=True,
-                                env={**__import__("os").environ, "PATH": f"{pathlib.Path(sys.executable).parent}:"
-                                                                         f"{__import__('os').environ['PATH']}",
+                                env={**os.environ, "PATH": f"{pathlib.Path(sys.executable).parent}:{os.environ['PATH']}",
                                      "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"})
         assert result.returncode == 0, f"{command}\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
     deadline = time.monotonic() + 90  # Confirm: pods the repair started may take some seconds to be Ready

@@ -18,7 +18,7 @@ include mk/static.mk
 include $(filter-out mk/static.mk,$(wildcard mk/*.mk))
 # Molecule (kind) before e2e (Minikube): on a cold machine the background minikube build then runs while Molecule
 # waits on pods, and is done when e2e needs it (it made e2e wait 3.5 min when e2e came first).
-TEST_TARGETS := $(filter-out test-e2e test-install test-user,$(TEST_TARGETS)) test-e2e test-install test-user
+TEST_TARGETS := $(filter-out test-e2e test-install,$(TEST_TARGETS)) test-e2e test-install
 
 .PHONY: help setup deploy test
 help:  ## List the targets

@@ -12,3 +12,10 @@ test-molecule: setup  ## Every Molecule scenario: deploy, idempotence, verify li
 	for s in $(MOLECULE_SCENARIOS); do molecule reset -s $$s >/dev/null || exit 1; done
 	for s in $(MOLECULE_SCENARIOS); do molecule test -s $$s || exit 1; done
 	molecule destroy -s $(lastword $(MOLECULE_SCENARIOS))
+
+# Not in make test (its time budget): the production site on a kind cluster of one control plane and two workers,
+# its own cluster deleted at the end (molecule/multinode). About 12 minutes here.
+.PHONY: test-multinode
+test-multinode: setup  ## Production on 3 kind nodes under load: spread, a drain, a rolling upgrade, HPA up and down, 0 failed requests
+	molecule reset -s multinode >/dev/null
+	molecule test -s multinode --destroy=always

@@ -14,9 +14,9 @@ SCRIPT = (pathlib.Path(__file__).resolve().parents[2] / "tests" / "load" / "stea
 POD = "steady-load-client"
 
 
-def start_client_pod(core, image, pull_secret=None):
+def start_client_pod(core, image, pull_secret=None, node=None):
     """A pod that idles until the test execs the load script in it (restricted security context); pull_secret
-    names the Secret it pulls a registry's image with."""
+    names the Secret it pulls a registry's image with; node pins it to a node (one that a drain leaves alone)."""
     security = client.V1SecurityContext(allow_privilege_escalation=False, run_as_non_root=True,
                                         capabilities=client.V1Capabilities(drop=["ALL"]),
                                         seccomp_profile=client.V1SeccompProfile(type="RuntimeDefault"))
@@ -24,6 +24,7 @@ def start_client_pod(core, image, pull_secret=None):
         metadata=client.V1ObjectMeta(name=POD, labels={"app": "steady-load-client"}),
         spec=client.V1PodSpec(
             restart_policy="Never", automount_service_account_token=False, termination_grace_period_seconds=1,
+            node_name=node, tolerations=[client.V1Toleration(operator="Exists")] if node else None,
             image_pull_secrets=[client.V1LocalObjectReference(name=pull_secret)] if pull_secret else None,
             containers=[client.V1Container(name="client", image=image, image_pull_policy="IfNotPresent",
                                            command=["python3", "-c", "import time; time.sleep(3600)"],

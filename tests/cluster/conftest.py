@@ -29,10 +29,10 @@ def docker_images(repository_suffix):
     return sorted(ref for ref in out if ref.split(":")[0].endswith(repository_suffix) and not ref.endswith(":<none>"))
 
 
-def run_cluster_playbook(state, kubeconfig, images=(), log=None):
-    """Apply playbooks/cluster.yml; returns (completed process, seconds)."""
+def run_cluster_playbook(state, kubeconfig, images=(), log=None, **more):
+    """Apply playbooks/cluster.yml (MORE: other kind_cluster inputs); returns (completed process, seconds)."""
     variables = {"todo_k8s_cluster_provider": "kind", "kind_cluster_state": state, "kind_cluster_name": CLUSTER,
-                 "kind_cluster_kubeconfig": str(kubeconfig), "kind_cluster_images": list(images)}
+                 "kind_cluster_kubeconfig": str(kubeconfig), "kind_cluster_images": list(images), **more}
     if os.environ.get("TODO_K8S_TEST_OFFLINE"):
         variables["kind_cluster_offline"] = os.environ["TODO_K8S_TEST_OFFLINE"]
     extra = kubeconfig.parent / f"vars-{state}.json"

@@ -47,6 +47,13 @@ def test_creating_the_cluster_again_changes_nothing(cluster, kubeconfig, app_ima
     assert seconds < 120, f"a second run took {seconds:.0f} s"
 
 
+def test_asking_a_running_cluster_for_workers_is_refused_in_one_line_without_a_change(cluster, kubeconfig, app_image):
+    result, _ = run_cluster_playbook("present", kubeconfig, [app_image], kind_cluster_workers=2)
+    assert result.returncode != 0 and recap(result)["changed"] == 0, result.stdout[-3000:]
+    assert (f"kind cluster {CLUSTER} runs 1 node(s) ({CLUSTER}-control-plane) and kind_cluster_workers asks for 3: "
+            "kind cannot add or remove nodes") in " ".join(result.stdout.split()), result.stdout[-3000:]
+
+
 def test_the_node_is_ready(api):
     nodes = client.CoreV1Api(api).list_node().items
     assert [n.metadata.name for n in nodes] == [f"{CLUSTER}-control-plane"]

@@ -1,28 +1,37 @@
-"""Session fixtures: site.yml once on a fresh Minikube profile of its own, deleted after the session
-(TODO_K8S_TEST_KEEP=1 keeps it)."""
+"""Session fixtures: the account (made for the session, removed after it with its profile unless
+TODO_K8S_TEST_KEEP=1), and its first `make deploy`, the README's first command, on a fresh Minikube profile."""
 import os
+import time
 
 import pytest
 
-from site_run import site
+from account import ACCOUNT, PROFILE, as_account, log, make_account, remove_account
+
+# The README's first command as the account types it (-v: the log shows each task's result).
+DEPLOY = f"cd ~/todo-k8s && make deploy DEPLOY_ARGS='-v -e minikube_profile={PROFILE}'"
+
 
 
 @pytest.fixture(scope="session")
-def kubeconfig(tmp_path_factory):
-    return tmp_path_factory.mktemp("e2e") / "kubeconfig"
-
-
-@pytest.fixture(scope="session")
-def first_run(kubeconfig):
-    """site.yml on a fresh profile; the profile is deleted after the session."""
-    result, seconds = site(kubeconfig, "site-first")
-    yield result, seconds
+def home():
+    assert os.geteuid() == 0, "tests/e2e makes an account: run it as root (make test does)"
+    home = make_account()
+    yield home
     if not os.environ.get("TODO_K8S_TEST_KEEP"):
-        site(kubeconfig, "profile-delete", {"minikube_state": "absent"}, playbook="playbooks/cluster.yml")
+        remove_account()
 
 
 @pytest.fixture(scope="session")
-def deployed(first_run):
-    result, _ = first_run
-    assert result.returncode == 0, result.stdout[-4000:]
+def kubeconfig(home):
+    return home / ".kube" / "todo-k8s-local.yaml"
+
+
+@pytest.fixture(scope="session")
+def deployed(home):
+    """`make deploy` from the account's fresh checkout, on a profile that does not exist yet."""
+    started = time.monotonic()
+    result = as_account(DEPLOY)
+    print(f"\nmake deploy as {ACCOUNT}: rc={result.returncode} in {time.monotonic() - started:.0f} s")
+    log("make-deploy-first", result)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
     return result

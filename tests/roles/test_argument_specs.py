@@ -79,6 +79,8 @@ REFUSED = [
     ("image_build", {"image_build_backend_max_mb": 0}, "must be positive numbers of MB"),
     ("cli_tools", {"cli_tools_helm_version": "4.1.4"}, "versions must be of the form vX.Y.Z (helm '4.1.4'"),
     ("cli_tools", {"cli_tools_offline": "sometimes"}, "cli_tools_offline must be one of"),
+    ("kind_cluster", {"kind_cluster_workers": 12}, "kind_cluster_workers 0 to 9"),
+    ("kind_cluster", {"kind_cluster_workers": "two"}, "kind_cluster_workers"),
     ("minikube", {"minikube_state": "running"}, "minikube_state must be one of"),
     ("minikube", {"minikube_container_runtime": "rkt"}, "minikube_container_runtime must be one of"),
     ("minikube", {"minikube_cpus": 1}, "the node needs at least 2 CPUs and 1800 MB"),

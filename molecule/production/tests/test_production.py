@@ -13,14 +13,13 @@ import time
 
 import pytest
 import requests
-from kubernetes.client import AppsV1Api, AutoscalingV2Api
+from kubernetes.client import AppsV1Api
 
-from conftest import WORK, run
 from live import KUBECONFIG, NAMESPACE, RELEASE, helm, in_cluster_python, pods, recap, run_playbook
 from load_client import SteadyLoad, delete_client_pod, start_client_pod
+from production_site import COMPONENTS, WORK, cpu_utilization, hpas, run
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
-COMPONENTS = ("frontend", "backend")
 INSTALLED = WORK / "collections" / "ansible_collections" / "todo" / "k8s"
 DB = "todo-external-db"
 
@@ -59,20 +58,6 @@ def test_the_build_report_has_the_registry_digests_of_both_images(report, secret
         assert re.fullmatch(r"sha256:[0-9a-f]{64}", image["digest"] or ""), image
         assert image["repository"] == f"{report['registry']}/{image['name']}"
         assert registry_digest(image["repository"], image["tag"], secrets) == (200, image["digest"]), component
-
-
-@pytest.fixture(scope="module")
-def at_the_hpa_minimum(apps):
-    """With an HPA the chart leaves replicas to it (a Deployment created without replicas starts at one, and an
-    upgrade never resets what the HPA chose); the HPA raises each to minReplicas at its next sync (15 s)."""
-    deadline = time.time() + 120
-    while True:
-        ready = {c: apps.read_namespaced_deployment(f"{RELEASE}-{c}", NAMESPACE).status.ready_replicas or 0
-                 for c in COMPONENTS}
-        if min(ready.values()) >= 2:
-            return
-        assert time.time() < deadline, f"the HPAs did not bring the Deployments to 2 ready replicas in 120 s: {ready}"
-        time.sleep(2)
 
 
 def test_pods_run_the_images_by_digest_pulled_from_the_registry(core, report, at_the_hpa_minimum):
@@ -191,18 +176,6 @@ def test_a_bad_production_input_stops_in_one_line_before_the_cluster_is_touched(
     failures = [line for line in output.splitlines() if re.search(message, line)]
     assert failures, output[-3000:]
     assert revision() == before and sorted(p.metadata.name for p in pods(core, "backend")) == pods_before
-
-
-def hpas(api):
-    return {h.metadata.name: h for h in AutoscalingV2Api(api).list_namespaced_horizontal_pod_autoscaler(NAMESPACE).items}
-
-
-def cpu_utilization(hpa):
-    """The pods' CPU the HPA last read (percent of their request), None while it has no metrics."""
-    for metric in hpa.status.current_metrics or []:
-        if metric.type == "Resource" and metric.resource.name == "cpu":
-            return metric.resource.current.average_utilization
-    return None
 
 
 def test_the_hpas_read_the_pods_cpu_from_metrics_server_and_diagnose_finds_production_healthy(api, at_the_hpa_minimum):

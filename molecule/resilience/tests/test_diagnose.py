@@ -55,8 +55,10 @@ def repair_commands(runbook):
             for line in block.group(1).splitlines() if line.strip()]
 
 
-def repair(runbook):
-    for command in repair_commands(runbook):
+def repair(*runbooks):
+    """Each section's Repair commands in turn (a command two sections share runs once), then diagnose until healthy."""
+    commands = [c for runbook in runbooks for c in repair_commands(runbook)]
+    for command in dict.fromkeys(commands):
         result = subprocess.run(["bash", "-o", "pipefail", "-c", command], cwd=ROOT, capture_output=True, text=True,
                                 env={**os.environ, "PATH": f"{pathlib.Path(sys.executable).parent}:{os.environ['PATH']}",
                                      "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"})
@@ -64,7 +66,7 @@ def repair(runbook):
     deadline = time.monotonic() + 90  # Confirm: pods the repair started may take some seconds to be Ready
     while (healthy := diagnose()).returncode != 0 and time.monotonic() < deadline:
         time.sleep(3)
-    assert healthy.returncode == 0, f"after {runbook}'s repair:\n{healthy.stdout[-3000:]}"
+    assert healthy.returncode == 0, f"after the repair of {runbooks}:\n{healthy.stdout[-3000:]}"
 
 
 def broken_upgrade(**values):
@@ -106,35 +108,28 @@ def test_a_pod_evicted_for_filling_its_tmp_is_named_with_the_kubelets_reason_and
     repair("app.md § Evicted: a pod used more disk or memory than it may")
 
 
-def test_a_missing_image_left_behind_by_a_failed_upgrade_is_named_with_the_release_state_and_repaired():
-    broken_upgrade(helm_release_image_tag="v9.9.9")
+def test_a_missing_image_and_a_backend_that_exits_at_start_are_named_with_the_release_state_and_repaired():
+    """One failed upgrade breaks both components: the frontend's image does not exist, the backend exits at start."""
+    broken_upgrade(helm_release_values={"frontend": {"image": {"tag": "v9.9.9"}},
+                                        "backend": {"secret": {"databaseUrl": "postgresql://todo@nowhere:notaport/todo"}}})
     found = diagnosed("app.md § ImagePullBackOff: a node cannot get an image")
     assert "v9.9.9" in found and "is failed" in found, found
-    repair("app.md § ImagePullBackOff: a node cannot get an image")
-
-
-def test_a_backend_that_exits_at_start_is_named_with_its_last_line_and_repaired():
-    broken_upgrade(helm_release_values={"backend": {"secret": {"databaseUrl": "postgresql://todo@nowhere:notaport/todo"}}})
     diagnosed("app.md § CrashLoopBackOff: a container exits")
     result = diagnose()
     assert "last log line: todo-api: cannot start: DATABASE_URL is not a valid database URL" in " ".join(
         result.stdout.split()), result.stdout[-3000:]
-    repair("app.md § CrashLoopBackOff: a container exits")
+    repair("app.md § CrashLoopBackOff: a container exits", "app.md § ImagePullBackOff: a node cannot get an image")
 
 
-def test_an_oom_killed_backend_is_named_with_its_limit_and_repaired():
+def test_an_oom_killed_backend_and_a_frontend_no_node_can_take_are_named_with_their_limits_and_repaired():
     broken_upgrade(helm_release_values={"backend": {"resources": {"limits": {"memory": "24Mi"},
-                                                                  "requests": {"memory": "24Mi"}}}})
+                                                                  "requests": {"memory": "24Mi"}}},
+                                        "frontend": {"resources": {"limits": {"cpu": "64"}, "requests": {"cpu": "64"}}}})
     found = diagnosed("app.md § OOMKilled: a container ran out of memory")
     assert "memory limit 24Mi" in found, found
-    repair("app.md § OOMKilled: a container ran out of memory")
-
-
-def test_a_pod_no_node_can_take_is_named_with_its_requests_and_repaired():
-    broken_upgrade(helm_release_values={"backend": {"resources": {"limits": {"cpu": "64"}, "requests": {"cpu": "64"}}}})
     found = diagnosed("app.md § Pending: no node can take a pod")
     assert "Unschedulable" in found, found
-    repair("app.md § Pending: no node can take a pod")
+    repair("app.md § OOMKilled: a container ran out of memory", "app.md § Pending: no node can take a pod")
 
 
 def test_a_release_left_pending_upgrade_is_named_and_its_runbook_brings_it_back(core):

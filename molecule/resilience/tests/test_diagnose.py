@@ -109,11 +109,12 @@ def test_a_pod_evicted_for_filling_its_tmp_is_named_with_the_kubelets_reason_and
 
 
 def test_a_missing_image_and_a_backend_that_exits_at_start_are_named_with_the_release_state_and_repaired():
-    """One failed upgrade breaks both components: the frontend's image does not exist, the backend exits at start."""
-    broken_upgrade(helm_release_values={"frontend": {"image": {"tag": "v9.9.9"}},
+    """One failed upgrade breaks both components: the frontend's image does not exist (a repository no node has: the
+    role refuses components of different versions), the backend exits at start."""
+    broken_upgrade(helm_release_values={"frontend": {"image": {"repository": "todo-list-frontend-gone"}},
                                         "backend": {"secret": {"databaseUrl": "postgresql://todo@nowhere:notaport/todo"}}})
     found = diagnosed("app.md § ImagePullBackOff: a node cannot get an image")
-    assert "v9.9.9" in found and "is failed" in found, found
+    assert "todo-list-frontend-gone" in found and "is failed" in found, found
     diagnosed("app.md § CrashLoopBackOff: a container exits")
     result = diagnose()
     assert "last log line: todo-api: cannot start: DATABASE_URL is not a valid database URL" in " ".join(

@@ -19,3 +19,10 @@ test-molecule: setup  ## Every Molecule scenario: deploy, idempotence, verify li
 test-multinode: setup  ## Production on 3 kind nodes under load: spread, a drain, a rolling upgrade, HPA up and down, 0 failed requests
 	molecule reset -s multinode >/dev/null
 	molecule test -s multinode --destroy=always
+
+# Not in make test (its time budget): the runbooks' pod-level breaks (molecule/runbooks), each named by diagnose and
+# repaired by its section's own commands, on a cluster of its own deleted at the end. About 8 minutes here.
+.PHONY: test-runbooks
+test-runbooks: setup  ## The runbooks' pod-level breaks (eviction, missing image, crash, OOM, unschedulable): diagnosed and repaired live
+	molecule reset -s runbooks >/dev/null
+	molecule test -s runbooks --destroy=always

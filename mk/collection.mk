@@ -1,7 +1,9 @@
 # The collection as its users get it: `ansible-galaxy collection build` (galaxy.yml's build_ignore decides what
 # ships) unpacked into build/collection/ansible_collections/todo/k8s, and `ansible-test sanity` run there, so that it
 # judges exactly the shipped content, never the development side (tests/, molecule/, bench/ are not in the tarball).
-# No Docker, no cluster; the first run fetches the sanity tests' pinned tools from PyPI into ~/.ansible/test/venv.
+# tests/collection also builds the app images from the installed collection: Docker, and the offline bases
+# test-images makes (it runs after test-images in make test). The first run fetches the sanity tests' pinned tools
+# from PyPI into ~/.ansible/test/venv.
 COLLECTION_DIR := build/collection
 COLLECTION_PATH := $(COLLECTION_DIR)/ansible_collections/todo/k8s
 # The collection's dependencies beside it, for the import test: the copies the `ansible` package bundles.
@@ -37,5 +39,5 @@ ansible-test-pip: setup
 sanity: collection-build ansible-test-pip  ## ansible-test sanity on the built collection (every test, see tests/sanity/)
 	cd $(COLLECTION_PATH) && env -u ANSIBLE_CONFIG ANSIBLE_TEST_CONTENT_ROOT=$$PWD ansible-test sanity $(SANITY_ARGS)
 
-test-collection: sanity  ## ansible-test sanity on the collection as built, and what its tarball holds and leaves out
+test-collection: sanity app-docker  ## ansible-test sanity on the collection as built, and what its tarball holds and leaves out
 	pytest -q -p no:cacheprovider tests/collection

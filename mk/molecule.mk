@@ -20,9 +20,9 @@ test-multinode: setup  ## Production on 3 kind nodes under load: spread, a drain
 	molecule reset -s multinode >/dev/null
 	molecule test -s multinode --destroy=always
 
-# Not in make test (its time budget): the runbooks' pod-level breaks (molecule/runbooks), each named by diagnose and
-# repaired by its section's own commands, on a cluster of its own deleted at the end. About 8 minutes here.
+# Not in make test (its time budget): the runbooks' breaks, release- and pod-level (molecule/runbooks), each named by
+# diagnose and repaired by its section's own commands, on a cluster of its own deleted at the end. About 11 minutes here.
 .PHONY: test-runbooks
-test-runbooks: setup  ## The runbooks' pod-level breaks (eviction, missing image, crash, OOM, unschedulable): diagnosed and repaired live
+test-runbooks: setup  ## The runbooks' breaks (database down, Service edited, release stuck, eviction, missing image, crash, OOM, unschedulable): diagnosed and repaired live
 	molecule reset -s runbooks >/dev/null
 	molecule test -s runbooks --destroy=always

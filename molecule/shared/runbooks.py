@@ -1,5 +1,5 @@
 """playbooks/diagnose.yml on the live release, and the runbooks' own commands: what the tests that break the release
-on purpose share (molecule/resilience: the release-level breaks; molecule/runbooks: the pod-level ones). Each break
+on purpose share (molecule/runbooks: the release-level and the pod-level breaks; molecule/resilience: healthy). Each break
 is named by diagnose with its runbook section, and that section's **Repair** commands, run as written (with the
 scenarios' inventory and kubeconfig in place of the local ones), bring the release back to healthy."""
 import os

@@ -91,6 +91,8 @@ REFUSED = [
     ("metrics_server", {"metrics_server_version": "0.8.0"}, "metrics_server_version must be vX.Y.Z (is '0.8.0')"),
     ("metrics_server", {"metrics_server_resolution_seconds": 2}, "metrics_server_resolution_seconds at least 10 (is 2)"),
     ("metrics_server", {"metrics_server_state": "running"}, "metrics_server_state must be one of"),
+    ("metrics_server", {"metrics_server_kind_cluster": "todo-local", "metrics_server_minikube_profile": "todo-local"},
+     "one cluster at a time (metrics_server_kind_cluster 'todo-local' or metrics_server_minikube_profile 'todo-local')"),
 ]
 
 

@@ -1,7 +1,7 @@
 """The pod-level breaks, each named by playbooks/diagnose.yml with its runbook section and repaired by that section's
 own commands (molecule/shared/runbooks.py): a pod evicted for filling its /tmp, a missing image beside a backend that
-exits at start, an OOM-killed backend beside a frontend no node can take. make test-runbooks (too long for make test;
-the release-level breaks run there, in molecule/resilience)."""
+exits at start, an OOM-killed backend beside a frontend no node can take. make test-runbooks (too long for make
+test), beside the release-level breaks (test_release_breaks.py)."""
 import subprocess
 
 from live import KUBECONFIG, NAMESPACE

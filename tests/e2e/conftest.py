@@ -7,8 +7,10 @@ import pytest
 
 from account import ACCOUNT, PROFILE, as_account, log, make_account, remove_account
 
-# The README's first command as the account types it (-v: the log shows each task's result).
-DEPLOY = f"cd ~/todo-k8s && make deploy DEPLOY_ARGS='-v -e minikube_profile={PROFILE}'"
+# The README's first command as the account types it (-v: the log shows each task's result; profile_tasks: each
+# task's time and the slowest ones at the end, build/e2e/make-deploy-first.log).
+DEPLOY = (f"cd ~/todo-k8s && ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks "
+          f"make deploy DEPLOY_ARGS='-v -e minikube_profile={PROFILE}'")
 
 
 

@@ -105,6 +105,22 @@ def test_bad_input_is_refused_with_a_clear_message_before_anything_changes(role,
     assert "changed=0" in output, "nothing may change before the refusal"
 
 
+@pytest.mark.parametrize("variables, message", [
+    ({"todo_k8s_cluster_provider": "docker"}, "todo_k8s_cluster_provider is 'docker': use kind, minikube or existing."),
+    ({"todo_k8s_metrics_server": "maybe"}, "todo_k8s_metrics_server is 'maybe': use true or false."),
+], ids=["cluster_provider", "metrics_server"])
+def test_site_yml_refuses_a_bad_inventory_value_in_one_line_before_anything_changes(variables, message, tmp_path):
+    extra = tmp_path / "vars.json"
+    extra.write_text(json.dumps(variables))
+    result = subprocess.run([str(pathlib.Path(sys.executable).parent / "ansible-playbook"), "-i", "inventories/local",
+                             "-e", f"@{extra}", "site.yml"], capture_output=True, text=True, cwd=ROOT,
+                            env=dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1"))
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert message in output, output
+    assert "changed=0" in output, "nothing may change before the refusal"
+
+
 def test_helm_release_without_a_cluster_stops_after_rendering_with_one_clear_line(tmp_path):
     result = run_role("helm_release", tmp_path)
     output = result.stdout + result.stderr

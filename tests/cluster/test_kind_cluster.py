@@ -108,23 +108,6 @@ def test_a_deployment_of_our_image_is_reachable_through_its_service_by_name(api,
     assert "REACHED" in logs
 
 
-def test_a_container_whose_liveness_probe_fails_is_restarted(api):
-    core = client.CoreV1Api(api)
-    core.create_namespaced_pod(NAMESPACE, client.V1Pod(
-        metadata=client.V1ObjectMeta(name="unhealthy"),
-        spec=client.V1PodSpec(containers=[client.V1Container(
-            name="unhealthy", image=HELPER_IMAGE, image_pull_policy="Never", command=["sleep", "3600"],
-            liveness_probe=client.V1Probe(
-                _exec=client.V1ExecAction(command=["cat", "/tmp/healthy"]),
-                period_seconds=2, failure_threshold=1))])))
-    restarts = wait_for("the unhealthy container to be restarted", lambda: (
-        (core.read_namespaced_pod("unhealthy", NAMESPACE).status.container_statuses or [None])[0]
-        and core.read_namespaced_pod("unhealthy", NAMESPACE).status.container_statuses[0].restart_count), 120)
-    assert restarts >= 1
-    events = core.list_namespaced_event(NAMESPACE, field_selector="involvedObject.name=unhealthy").items
-    assert any(e.reason == "Unhealthy" and "Liveness probe failed" in (e.message or "") for e in events)
-
-
 def test_a_claim_of_the_default_storage_class_is_writable_by_a_non_root_user(api):
     core = client.CoreV1Api(api)
     core.create_namespaced_persistent_volume_claim(NAMESPACE, client.V1PersistentVolumeClaim(

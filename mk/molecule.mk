@@ -16,7 +16,7 @@ test-molecule: setup  ## Every Molecule scenario: deploy, idempotence, verify li
 # Not in make test (its time budget): the production site on a kind cluster of one control plane and two workers,
 # its own cluster deleted at the end (molecule/multinode). About 12 minutes here.
 .PHONY: test-multinode
-test-multinode: setup  ## Production on 3 kind nodes under load: spread, a drain, a rolling upgrade, HPA up and down, 0 failed requests
+test-multinode: setup  ## Production on 3 kind nodes under load: spread, NetworkPolicies enforced (kube-router), a drain, a rolling upgrade, HPA up and down, 0 failed requests
 	molecule reset -s multinode >/dev/null
 	molecule test -s multinode --destroy=always
 

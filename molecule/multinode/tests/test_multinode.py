@@ -1,11 +1,13 @@
 """The production site on three nodes (one control plane, two workers: kind_cluster_workers, pod ranges routed
 between nodes), under steady authenticated load through the frontend from a client pod on the control plane (which
-a drain of a worker leaves alone): each Deployment's pods on different nodes, a worker drained with its
-PodDisruptionBudgets respected and no failed request, a rolling upgrade with no failed request, and the backend's
-HPA scaling up under load and back down after it (this site's values shorten the scale-down window)."""
+a drain of a worker leaves alone): each Deployment's pods on different nodes, the NetworkPolicies enforced
+(kube-router, prepare.yml), a worker drained with its PodDisruptionBudgets respected and no failed request, a rolling
+upgrade with no failed request, and the backend's HPA scaling up under load and back down after it (this site's
+values shorten the scale-down window)."""
 import json
 import os
 import pathlib
+import re
 import subprocess
 import time
 
@@ -13,7 +15,7 @@ import pytest
 import yaml
 from kubernetes.client import PolicyV1Api
 
-from live import KUBECONFIG, NAMESPACE, RELEASE, in_cluster_python, pods, recap, run_playbook
+from live import HTTP_CALL, KUBECONFIG, NAMESPACE, RELEASE, pods, recap, run_playbook
 from load_client import POD, SteadyLoad, delete_client_pod, start_client_pod
 from production_site import COMPONENTS, WORK, cpu_utilization, hpas, run
 
@@ -85,19 +87,24 @@ def test_the_cluster_has_a_control_plane_and_two_workers_all_ready(core):
     assert sum("node-role.kubernetes.io/control-plane" in (n.metadata.labels or {}) for n in nodes) == 1
 
 
-def test_a_route_a_node_lost_is_put_back_by_the_next_run_and_a_run_after_that_changes_nothing(core):
-    """What a restarted node container loses (its routes live in its network namespace): kind_cluster reads each
-    node's routes to the other nodes' pod ranges and adds the missing ones."""
+def test_a_route_and_the_masquerade_a_node_lost_are_put_back_by_the_next_run_and_a_run_after_that_changes_nothing(core):
+    """What a restarted node container loses (its routes and iptables rules live in its network namespace):
+    kind_cluster reads each node's routes to the other nodes' pod ranges and its masquerade of what pods send outside
+    the pod network, and adds what is missing."""
     cluster = os.environ["TODO_K8S_MOLECULE_CLUSTER"]
     worker, cidr = f"{cluster}-worker", "10.244.0.0/24"  # the control plane's pod range, as seen from a worker
+    masquerade = ["-s", "10.244.0.0/16", "!", "-d", "10.244.0.0/16", "-m", "comment", "--comment",
+                  "todo-k8s-pod-masquerade", "-j", "MASQUERADE"]
     assert f"{cidr} via" in docker_exec(worker, "ip", "-4", "route", "show", cidr)
     docker_exec(worker, "ip", "route", "del", cidr)
+    docker_exec(worker, "iptables", "-t", "nat", "-D", "POSTROUTING", *masquerade)
     runs = [run_playbook("playbooks/cluster.yml") for _ in range(2)]
     for result in runs:
         assert result.returncode == 0, result.stdout[-3000:]
-    assert recap(runs[0].stdout)["changed"] == 1 and recap(runs[1].stdout)["changed"] == 0, runs[0].stdout[-3000:]
+    assert recap(runs[0].stdout)["changed"] == 2 and recap(runs[1].stdout)["changed"] == 0, runs[0].stdout[-3000:]
     via = next(n.status.addresses[0].address for n in core.list_node().items if n.metadata.name == f"{cluster}-control-plane")
     assert f"{cidr} via {via}" in docker_exec(worker, "ip", "-4", "route", "show", cidr)
+    docker_exec(worker, "iptables", "-t", "nat", "-C", "POSTROUTING", *masquerade)  # fails unless the rule is back
 
 
 def docker_exec(node, *command):
@@ -132,25 +139,70 @@ def test_a_pod_on_the_control_plane_reaches_each_frontend_pod_on_its_worker_and_
     assert answers == {ip: 200 for ip in targets}, (answers, targets)
 
 
-def write_todo(core, email, title):
+def from_the_client(script):
+    """A script run in the load client's pod, with `call` (HTTP_CALL) defined. Not from a pod of the release: the
+    NetworkPolicies let the backend reach its database and DNS only, while the client reaches the frontend as users do."""
+    result = kubectl("-n", NAMESPACE, "exec", POD, "--", "python3", "-c", HTTP_CALL + script)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def write_todo(email, title):
     """An account and a todo of its own, through the frontend; returns the todo's id."""
-    return in_cluster_python(core, f"""
+    return from_the_client(f"""
 call("POST", "/api/auth/register", {{"email": "{email}", "password": "multinode-pw"}})
 token = call("POST", "/api/auth/login", {{"email": "{email}", "password": "multinode-pw"}})[1]["access_token"]
 print(json.dumps(call("POST", "/api/todos", {{"title": "{title}"}}, token)[1]["id"]))
 """)
 
 
-def read_titles(core, email):
-    return in_cluster_python(core, f"""
+def read_titles(email):
+    return from_the_client(f"""
 token = call("POST", "/api/auth/login", {{"email": "{email}", "password": "multinode-pw"}})[1]["access_token"]
 print(json.dumps([t["title"] for t in call("GET", "/api/todos", None, token)[1]]))
 """)
 
 
+# bash's /dev/tcp in kube-router's image (prepare.yml loads it into every node): one HTTP/1.0 GET per target
+# (host:port/path), 3 s at most each; a line per target with the status line, or why there was none.
+PROBE = """for target in "$@"; do
+  host=${target%%/*}; path=/${target#*/}
+  answer=$(timeout 3 bash -c 'exec 3<>"/dev/tcp/${1%:*}/${1##*:}" && printf "GET %s HTTP/1.0\\r\\nHost: %s\\r\\n\\r\\n" "$2" "$1" >&3 && head -n 1 <&3' _ "$host" "$path" 2>&1 | tail -n 1)
+  echo "$target ${answer:-no answer in 3 s}"
+done"""
+
+
+def test_the_network_policies_are_enforced_a_pod_of_another_namespace_reaches_the_frontend_only(core):
+    """kube-router (prepare.yml) enforces the chart's NetworkPolicies. From a pod in another namespace: the frontend
+    answers, by name, and through it the API (so the frontend reaches the backend, and resolves its name); the
+    backend, by its Service and at each pod's address, refuses. (The helm test of site.yml passed under them too.)"""
+    targets = {"frontend": f"{RELEASE}-frontend.{NAMESPACE}:80/", "api": f"{RELEASE}-frontend.{NAMESPACE}:80/api/todos",
+               "backend": f"{RELEASE}-backend.{NAMESPACE}:8000/health",
+               **{f"backend pod {p.status.pod_ip}": f"{p.status.pod_ip}:8000/health" for p in pods(core, "backend")}}
+    kubectl("create", "namespace", "todo-outsider")
+    try:
+        created = kubectl("-n", "todo-outsider", "run", "outsider", "--restart=Never", "--image-pull-policy=Never",
+                          "--image=todo-k8s/kube-router:v2.1.0", "--command", "--", "bash", "-c", PROBE, "_",
+                          *targets.values())
+        assert created.returncode == 0, created.stderr
+        wait_until(lambda: kubectl("-n", "todo-outsider", "get", "pod", "outsider", "-o",
+                                   "jsonpath={.status.phase}").stdout == "Succeeded", 120,
+                   lambda: "the outsider pod did not finish")
+        lines = kubectl("-n", "todo-outsider", "logs", "outsider").stdout.splitlines()
+    finally:
+        kubectl("delete", "namespace", "todo-outsider", "--wait=false")
+    answers = {name: next(line.split(" ", 1)[1] for line in lines if line.startswith(target + " "))
+               for name, target in targets.items()}
+    print(json.dumps(answers))
+    assert answers["frontend"] == "HTTP/1.1 200 OK" and answers["api"] == "HTTP/1.1 401 Unauthorized", answers
+    # Refused by kube-router's reject rule: not an answer, not a timeout, not a name that did not resolve.
+    closed = {name: answer for name, answer in answers.items() if name.startswith("backend")}
+    assert all(answer.endswith("Connection refused") for answer in closed.values()), answers
+
+
 def test_draining_a_worker_under_load_fails_no_request_and_loses_no_data(core, apps, client_pod, at_the_hpa_minimum):
     email, title = f"drain-{int(time.time())}@example.com", "written before the drain"
-    write_todo(core, email, title)
+    write_todo(email, title)
     worker = next(node for node in placement(core)["backend"] if node != control_plane(core))
     moved = {p.metadata.name for c in COMPONENTS for p in pods(core, c) if p.spec.node_name == worker}
     assert moved, f"no pod of the app on {worker}"
@@ -169,7 +221,7 @@ def test_draining_a_worker_under_load_fails_no_request_and_loses_no_data(core, a
         assert drained.returncode == 0, drained.stdout[-2000:] + drained.stderr[-2000:]
         assert summary["sent"] > 50 and summary["failed"] == 0, summary
         assert worker not in sum(placement(core).values(), []), placement(core)
-        assert title in read_titles(core, email)
+        assert title in read_titles(email)
     finally:
         kubectl("uncordon", worker)
 

@@ -1,5 +1,6 @@
 """What a deploy, a no-op run, the inner loop (a source edit until it is served), an image, a rolling upgrade and the
-proxy cost, measured against plain Helm in the same run; the no-op and the inner loop with their task profile.
+throughput (wrk, three ways) cost, measured against plain Helm in the same run; the no-op and the inner loop with
+their task profile; with --only multinode, the drain, rollout and autoscaling figures of the last make test-multinode.
 
 Run with `make bench` (never part of `make test`). Every figure is taken REPEAT times and reported as median and
 spread (min–max); every comparison is measured in the same run, on the same kind cluster (bench/inventory: the
@@ -351,6 +352,23 @@ def bench_memory(repeat, limit_mib=512):
         run(["docker", "network", "rm", net], check=False)
 
 
+MULTINODE = ROOT / "build" / "multinode"
+
+
+def multinode_figures():
+    """The drain, the rolling upgrade and the HPA's scale-up and -down as the last `make test-multinode` measured them
+    (molecule/multinode writes them, with the date of that run)."""
+    figures = {}
+    for name in ("drain", "rollout", "autoscale"):
+        path = MULTINODE / f"{name}.json"
+        if not path.exists():
+            raise SystemExit(f"{path} is missing: run make test-multinode first")
+        figures[name] = {k: v for k, v in json.loads(path.read_text()).items() if k not in ("errors", "first_errors")}
+        figures[name]["measured"] = datetime.datetime.fromtimestamp(
+            path.stat().st_mtime, datetime.timezone.utc).isoformat(timespec="seconds")
+    return figures
+
+
 def load_command(*env):
     return ["kubectl", "--kubeconfig", str(KUBECONFIG), "-n", NAMESPACE, "exec", "-i", "bench-client", "--",
             "env", *env, "python3", "-"]
@@ -369,22 +387,142 @@ def client_pod():
     kubectl("-n", NAMESPACE, "wait", "pod/bench-client", "--for=condition=Ready", "--timeout=120s")
 
 
-def bench_throughput(repeat, seconds, concurrency):
-    """Authenticated GET /api/todos through the frontend (nginx proxy) and straight to the backend, interleaved."""
-    targets = {"through_frontend": "http://todo-list-frontend:80", "straight_to_backend": "http://todo-list-backend:8000"}
-    runs = {name: [] for name in targets}
-    for n in range(repeat):
-        log(f"throughput {n + 1}/{repeat}")
-        for name, base in targets.items():
-            env = [f"BASE={base}", f"DURATION={seconds}", f"CONCURRENCY={concurrency}", "PATHS=/api/todos",
-                   "EMAIL=bench@example.com", "PASSWORD=bench-password"]
-            runs[name].append(json.loads(run(load_command(*env), input=LOAD, timeout=seconds + 120).stdout))
-    results = {name: {"rps": summary([r["rps"] for r in rs]), "p99_ms": summary([r["p99_ms"] for r in rs]),
-                      "failed": sum(r["failed"] for r in rs), "runs": rs} for name, rs in runs.items()}
-    f, b = results["through_frontend"], results["straight_to_backend"]
-    return {**results, "concurrency": concurrency, "seconds_per_run": seconds,
-            "proxy_p99_ratio": round(f["p99_ms"]["median"] / b["p99_ms"]["median"], 2),
-            "proxy_rps_ratio": round(f["rps"]["median"] / b["rps"]["median"], 2)}
+WRK_IMAGE = "todo-k8s/wrk:4.1.0"
+# wrk sends the bench user's token read from a file beside this script, so it is never on a command line or in a log.
+WRK_AUTH = """local f = assert(io.open("/bench/token"))
+wrk.headers["Authorization"] = "Bearer " .. f:read("*l")
+f:close()
+"""
+
+
+def wrk_image():
+    """Debian's wrk (4.1.0, trixie) in an image of our own: mmdebstrap's essential variant plus wrk, imported by
+    Docker; made once, then loaded into the bench cluster."""
+    if run(["docker", "image", "inspect", WRK_IMAGE], check=False).returncode != 0:
+        log(f"{WRK_IMAGE} from Debian packages (mmdebstrap)")
+        with tempfile.TemporaryDirectory() as tmp:
+            tarball = pathlib.Path(tmp) / "wrk.tar"
+            run(["mmdebstrap", "--quiet", "--variant=essential", "--include=wrk", "--format=tar", "trixie", str(tarball),
+                 "http://deb.debian.org/debian"])
+            run(["docker", "import", "--change", "USER 10001", "--change", "WORKDIR /tmp", str(tarball), WRK_IMAGE])
+    version = run(["docker", "run", "--rm", WRK_IMAGE, "dpkg-query", "-W", "-f=${Version}", "wrk"]).stdout
+    assert version.startswith("4.1.0"), f"{WRK_IMAGE} holds wrk {version}"
+    run(["kind", "load", "docker-image", "--name", "todo-bench", WRK_IMAGE])
+
+
+def parse_wrk(output):
+    """requests/s, p50 and p99 (ms) and failed requests (non-2xx answers and socket errors) from `wrk --latency`."""
+    ms = {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}
+    percentile = lambda p: (lambda m: round(float(m.group(1)) * ms[m.group(2)], 2))(
+        re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s|m)$", output, re.M))
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {"rps": float(re.search(r"^Requests/sec:\s+([\d.]+)", output, re.M).group(1)),
+            "requests": int(re.search(r"^\s+(\d+) requests in", output, re.M).group(1)),
+            "p50_ms": percentile(50), "p99_ms": percentile(99),
+            "failed": (int(non_2xx.group(1)) if non_2xx else 0) + (sum(map(int, errors.groups())) if errors else 0)}
+
+
+def wrk_args(seconds, connections, url):
+    return ["wrk", "--threads", "2", "--connections", str(connections), "--duration", f"{seconds}s", "--latency",
+            "--script", "/bench/auth.lua", url]
+
+
+def bench_user_token(base_url_opener):
+    """Register (an existing user is fine) and log in the bench user; its access token."""
+    credentials = {"email": "bench@example.com", "password": "bench-password"}
+    for path in ("/api/auth/register", "/api/auth/login"):
+        status, body = base_url_opener(path, json.dumps(credentials))
+        assert status in (200, 201) or (path.endswith("register") and status == 409), (path, status)
+    return json.loads(body)["access_token"]
+
+
+def loopback_backend(cpus, memory):
+    """The backend image under `docker run` with the chart's CPU and memory limits, its PostgreSQL beside it; yields
+    the backend container's name (wrk joins its network namespace: loopback)."""
+    refs = {image["component"]: image["ref"] for image in json.loads(BUILD_REPORT.read_text())["images"]}
+    net, db, api = "todo-bench-loopback", "todo-bench-loopback-db", "todo-bench-loopback-backend"
+    run(["docker", "rm", "-f", db, api], check=False)
+    run(["docker", "network", "rm", net], check=False)
+    run(["docker", "network", "create", net])
+    run(["docker", "run", "-d", "--name", db, "--network", net, "-e", "POSTGRES_USER=todo", "-e",
+         "POSTGRES_PASSWORD=bench-pw", "-e", "POSTGRES_DB=todo", refs.get("postgresql", "todo-k8s/postgres:17")])
+    run(["docker", "run", "-d", "--name", api, "--network", net, "--cpus", str(cpus), "--memory", memory,
+         "-e", f"DATABASE_URL=postgresql://todo:bench-pw@{db}:5432/todo",
+         "-e", "JWT_SECRET=bench-jwt-secret-of-at-least-32-bytes", refs["backend"]])
+    return net, db, api
+
+
+def bench_throughput(repeat, seconds, connections):
+    """wrk (2 threads, `connections` connections, authenticated GET /api/todos) three ways, interleaved in each round:
+    from a pod through the frontend Service, from the same pod straight to the backend Service, and against the same
+    backend image under `docker run` on loopback with the chart's CPU limit (values-local: the bench's values)."""
+    limits = json.loads(run(["helm", "--kubeconfig", str(KUBECONFIG), "get", "values", "--all", "-o", "json", "-n",
+                             NAMESPACE, RELEASE]).stdout)["backend"]["resources"]["limits"]
+    cpus = int(limits["cpu"].rstrip("m")) / 1000 if limits["cpu"].endswith("m") else float(limits["cpu"])
+    memory = limits["memory"].replace("Mi", "m").replace("Gi", "g")
+    wrk_image()
+    kubectl("-n", NAMESPACE, "delete", "pod", "bench-wrk", "--wait=true", "--ignore-not-found")
+    overrides = json.dumps({"spec": {"automountServiceAccountToken": False, "securityContext": {
+        "runAsNonRoot": True, "runAsUser": 10001, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [{"name": "bench-wrk", "image": WRK_IMAGE, "imagePullPolicy": "Never",
+                        "command": ["sleep", "36000"], "volumeMounts": [{"name": "bench", "mountPath": "/bench"}],
+                        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}}],
+        "volumes": [{"name": "bench", "emptyDir": {}}]}})
+    kubectl("-n", NAMESPACE, "run", "bench-wrk", f"--image={WRK_IMAGE}", "--restart=Never", f"--overrides={overrides}")
+    kubectl("-n", NAMESPACE, "wait", "pod/bench-wrk", "--for=condition=Ready", "--timeout=120s")
+    in_pod = lambda *cmd, **kw: kubectl("-n", NAMESPACE, "exec", "-i", "bench-wrk", "--", *cmd, **kw)
+    opener = lambda path, body: (lambda out: (int(out.rsplit(" ", 1)[1]), out.rsplit(" ", 1)[0]))(kubectl(
+        "-n", NAMESPACE, "exec", "-i", "bench-client", "--", "python3", "-c",
+        "import sys, urllib.request as u, urllib.error as e\n"
+        "r = u.Request(sys.argv[1], data=sys.stdin.buffer.read(), headers={'Content-Type': 'application/json'})\n"
+        "try:\n    a = u.urlopen(r); print(a.read().decode(), a.status)\n"
+        "except e.HTTPError as x:\n    print(x.read().decode(), x.code)",
+        f"http://todo-list-backend:8000{path}", input=body).stdout.strip())
+    token = bench_user_token(opener)
+    in_pod("sh", "-c", "cat > /bench/token", input=token)
+    in_pod("sh", "-c", "cat > /bench/auth.lua", input=WRK_AUTH)
+    net, db, api = loopback_backend(cpus, memory)
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            pathlib.Path(tmp, "auth.lua").write_text(WRK_AUTH)
+            os.chmod(tmp, 0o755)
+            in_net = lambda *cmd, **kw: run(["docker", "run", "--rm", "-i", "--network", f"container:{api}",
+                                             "-v", f"{tmp}:/bench:ro", WRK_IMAGE, *cmd], **kw)
+            deadline = time.monotonic() + 90
+            while in_net("bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/8000", check=False).returncode != 0:
+                assert time.monotonic() < deadline, "the loopback backend does not listen"
+                time.sleep(1)
+            local_opener = lambda path, body: (lambda out: (int(out.rsplit(" ", 1)[1]), out.rsplit(" ", 1)[0]))(run([
+                "docker", "exec", "-i", api, "python3", "-c",
+                "import sys, urllib.request as u, urllib.error as e\n"
+                "r = u.Request(sys.argv[1], data=sys.stdin.buffer.read(), headers={'Content-Type': 'application/json'})\n"
+                "try:\n    a = u.urlopen(r); print(a.read().decode(), a.status)\n"
+                "except e.HTTPError as x:\n    print(x.read().decode(), x.code)",
+                f"http://127.0.0.1:8000{path}"], input=body).stdout.strip())
+            pathlib.Path(tmp, "token").write_text(bench_user_token(local_opener) + "\n")
+            os.chmod(pathlib.Path(tmp, "token"), 0o644)
+            targets = {"through_frontend": lambda: in_pod(*wrk_args(seconds, connections, "http://todo-list-frontend:80/api/todos")),
+                       "straight_to_backend": lambda: in_pod(*wrk_args(seconds, connections, "http://todo-list-backend:8000/api/todos")),
+                       "loopback_docker_run": lambda: in_net(*wrk_args(seconds, connections, "http://127.0.0.1:8000/api/todos"))}
+            runs = {name: [] for name in targets}
+            for n in range(repeat):
+                for name, send in targets.items():
+                    log(f"throughput {n + 1}/{repeat}: {name}")
+                    runs[name].append(parse_wrk(send().stdout))
+        finally:
+            run(["docker", "rm", "-f", db, api], check=False)
+            run(["docker", "network", "rm", net], check=False)
+            kubectl("-n", NAMESPACE, "delete", "pod", "bench-wrk", "--wait=false", "--ignore-not-found", check=False)
+    results = {name: {"rps": summary([r["rps"] for r in rs]), "p50_ms": summary([r["p50_ms"] for r in rs]),
+                      "p99_ms": summary([r["p99_ms"] for r in rs]), "failed": sum(r["failed"] for r in rs),
+                      "requests": sum(r["requests"] for r in rs), "runs": rs} for name, rs in runs.items()}
+    rps = lambda name: results[name]["rps"]["median"]
+    return {**results, "tool": "wrk 4.1.0 (Debian trixie), 2 threads", "connections": connections,
+            "seconds_per_run": seconds, "backend_cpu_limit": cpus, "backend_memory_limit": memory,
+            "frontend_over_backend": round(rps("through_frontend") / rps("straight_to_backend"), 2),
+            "backend_over_loopback": round(rps("straight_to_backend") / rps("loopback_docker_run"), 2),
+            "goals": {"frontend_over_backend": 0.85, "backend_over_loopback": 0.8}}
 
 
 def bench_upgrade(repeat):
@@ -508,14 +646,31 @@ def markdown(results):
                       f"{fmt(u['p50_ms'], ' ms')}, p99 {fmt(u['p99_ms'], ' ms')}; all new pods Ready after "
                       f"{fmt(u['seconds_until_new_pods_ready'])} ({u['note']})."]
     if t:
-        f, b = t["through_frontend"], t["straight_to_backend"]
-        lines += ["", f"Throughput, authenticated GET /api/todos, concurrency {t['concurrency']}, {t['seconds_per_run']} s "
-                      "per run, client in the cluster (python3 threads, itself CPU-bound on this machine):", "",
-                  "| path | requests/s | p99 | failed |", "| --- | --- | --- | --- |",
-                  f"| through the frontend Service (nginx proxy) | {fmt(f['rps'], '')} | {fmt(f['p99_ms'], ' ms')} | {f['failed']} |",
-                  f"| straight to the backend Service | {fmt(b['rps'], '')} | {fmt(b['p99_ms'], ' ms')} | {b['failed']} |",
-                  "", f"Proxy overhead: p99 ratio {t['proxy_p99_ratio']}, throughput ratio {t['proxy_rps_ratio']} "
-                      "(frontend / backend, medians)."]
+        lines += ["", f"Throughput, authenticated GET /api/todos: {t['tool']}, {t['connections']} connections, "
+                      f"{t['seconds_per_run']} s per run, the three paths interleaved in each round; the backend limited to "
+                      f"{t['backend_cpu_limit']} CPU and {t['backend_memory_limit']} (the chart's values) in the cluster and "
+                      "under `docker run`:", "",
+                  "| path | requests/s | p50 | p99 | requests | failed |", "| --- | --- | --- | --- | --- | --- |"]
+        for name, label in (("through_frontend", "in-cluster client → frontend Service (nginx) → backend"),
+                            ("straight_to_backend", "in-cluster client → backend Service"),
+                            ("loopback_docker_run", "the backend image under `docker run`, wrk on its loopback")):
+            p = t[name]
+            lines.append(f"| {label} | {fmt(p['rps'], '')} | {fmt(p['p50_ms'], ' ms')} | {fmt(p['p99_ms'], ' ms')} | "
+                         f"{p['requests']} | {p['failed']} |")
+        lines += ["", f"Ratios of the medians: frontend / backend {t['frontend_over_backend']} (goal ≥ "
+                      f"{t['goals']['frontend_over_backend']}), backend in the cluster / loopback {t['backend_over_loopback']} "
+                      f"(goal ≥ {t['goals']['backend_over_loopback']})."]
+    mn = results.get("multinode", {})
+    if mn:
+        dr, ro, au = mn["drain"], mn["rollout"], mn["autoscale"]
+        lines += ["", f"Production on three kind nodes under steady load through the frontend, NetworkPolicies enforced "
+                      f"(the last `make test-multinode`, {dr['measured']}):", "",
+                  "| what | figure | requests | failed | p99 |", "| --- | --- | --- | --- | --- |",
+                  f"| a worker drained (PodDisruptionBudgets) | {dr['drain_seconds']} s, {dr['pods_moved']} pods moved | "
+                  f"{dr['sent']} | {dr['failed']} | {dr['p99_ms']} ms |",
+                  f"| a rolling upgrade (site.yml) | {ro['site_seconds']} s | {ro['sent']} | {ro['failed']} | {ro['p99_ms']} ms |",
+                  f"| the backend's HPA under load | 2 → {au['desired_replicas']} pods in {au['seconds_to_scale_up']} s, "
+                  f"back to 2 {au['seconds_to_scale_down']} s after the load | {au['sent']} | {au['failed']} | {au['p99_ms']} ms |"]
     if mem:
         lines += ["", f"Backend memory under bursts of max-size requests (container limit {mem['limit_mib']} MiB, the "
                       f"chart's): idle {mem['idle_rss_mib']} MiB, peak {mem['peak_rss_mib']} MiB "
@@ -542,12 +697,16 @@ RUN_KEYS = {"date", "machine", "repeat", "load", "notes", "earlier"}
 
 def merged(old, new):
     """This run's sections over an earlier results file's; the earlier run's date, load and notes kept beside the
-    sections only it measured (a section renamed since, noop → no_op, is dropped when this run measured it)."""
+    sections only it measured (a section renamed since, noop → no_op, is dropped when this run measured it). Each
+    section is listed under the one run that measured it."""
     renamed = {"noop": "no_op"}
     kept = {k: v for k, v in old.items() if k not in RUN_KEYS and k not in new and renamed.get(k) not in new}
-    earlier = old.get("earlier", []) + ([{"date": old["date"], "load": old["load"], "notes": old.get("notes", []),
-                                         "sections": sorted(kept)}] if kept else [])
-    return {**kept, **new, "earlier": [e for e in earlier if set(e["sections"]) & set(kept)]}
+    earlier = old.get("earlier", [])
+    own = sorted(set(kept) - {s for e in earlier for s in e["sections"]})
+    earlier = earlier + ([{"date": old["date"], "load": old["load"], "notes": old.get("notes", []), "sections": own}]
+                         if own else [])
+    earlier = [{**e, "sections": sorted(set(e["sections"]) & set(kept))} for e in earlier]
+    return {**kept, **new, "earlier": [e for e in earlier if e["sections"]]}
 
 
 def main():
@@ -572,7 +731,9 @@ def main():
                "machine": f"{os.cpu_count()} cores", "repeat": args.repeat}
     if "memory" in args.only:  # Docker only: first, before a cluster takes the machine's memory
         results["memory"] = bench_memory(args.repeat)
-    if set(args.only) - {"memory", "no_op_minikube"} or args.molecule:
+    if "multinode" in args.only:
+        results["multinode"] = multinode_figures()
+    if set(args.only) - {"memory", "no_op_minikube", "multinode"} or args.molecule:
         log("site.yml (cluster and release)")
         results["first_site_yml_s"] = round(timed(playbook("site.yml"))[0], 1)
         run(playbook("playbooks/images.yml", "-e", "image_build_tag=v1.0.1",
@@ -592,7 +753,7 @@ def main():
     if {"throughput", "upgrade"} & set(args.only):
         client_pod()
         if "throughput" in args.only:
-            results["throughput"] = bench_throughput(args.repeat, 20, 8)
+            results["throughput"] = bench_throughput(args.repeat, 20, 16)
         if "upgrade" in args.only:
             results["upgrade"] = bench_upgrade(args.repeat)
     if args.molecule:

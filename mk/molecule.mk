@@ -14,7 +14,7 @@ test-molecule: setup  ## Every Molecule scenario: deploy, idempotence, verify li
 	molecule destroy -s $(lastword $(MOLECULE_SCENARIOS))
 
 # Not in make test (its time budget): the production site on a kind cluster of one control plane and two workers,
-# its own cluster deleted at the end (molecule/multinode). About 12 minutes here.
+# its own cluster deleted at the end (molecule/multinode). About 10 minutes here (15 when it first builds kube-router).
 .PHONY: test-multinode
 test-multinode: setup  ## Production on 3 kind nodes under load: spread, NetworkPolicies enforced (kube-router), a drain, a rolling upgrade, HPA up and down, 0 failed requests
 	molecule reset -s multinode >/dev/null

@@ -428,18 +428,28 @@ def wrk_args(seconds, connections, url):
             "--script", "/bench/auth.lua", url]
 
 
-def bench_user_token(base_url_opener):
-    """Register (an existing user is fine) and log in the bench user; its access token."""
-    credentials = {"email": "bench@example.com", "password": "bench-password"}
+# POSTs the JSON on stdin to argv[1] with the standard library; prints the answer's body, then its status.
+POST_JSON = """import sys, urllib.request as u, urllib.error as e
+r = u.Request(sys.argv[1], data=sys.stdin.buffer.read(), headers={"Content-Type": "application/json"})
+try:
+    a = u.urlopen(r); print(a.read().decode(), a.status)
+except e.HTTPError as x:
+    print(x.read().decode(), x.code)"""
+
+
+def bench_user_token(exec_prefix, base):
+    """Register (an existing user is fine) and log in the bench user, with python3 run by exec_prefix (a
+    `kubectl exec` or `docker exec` into a container that has it) against base; its access token."""
+    credentials = json.dumps({"email": "bench@example.com", "password": "bench-password"})
     for path in ("/api/auth/register", "/api/auth/login"):
-        status, body = base_url_opener(path, json.dumps(credentials))
-        assert status in (200, 201) or (path.endswith("register") and status == 409), (path, status)
+        body, status = run([*exec_prefix, "python3", "-c", POST_JSON, base + path], input=credentials).stdout.strip().rsplit(" ", 1)
+        assert status in ("200", "201") or (path.endswith("register") and status == "409"), (path, status)
     return json.loads(body)["access_token"]
 
 
 def loopback_backend(cpus, memory):
-    """The backend image under `docker run` with the chart's CPU and memory limits, its PostgreSQL beside it; yields
-    the backend container's name (wrk joins its network namespace: loopback)."""
+    """The backend image under `docker run` with the chart's CPU and memory limits, its PostgreSQL beside it; returns
+    the network's and the two containers' names (wrk joins the backend's network namespace: loopback)."""
     refs = {image["component"]: image["ref"] for image in json.loads(BUILD_REPORT.read_text())["images"]}
     net, db, api = "todo-bench-loopback", "todo-bench-loopback-db", "todo-bench-loopback-backend"
     run(["docker", "rm", "-f", db, api], check=False)
@@ -472,14 +482,8 @@ def bench_throughput(repeat, seconds, connections):
     kubectl("-n", NAMESPACE, "run", "bench-wrk", f"--image={WRK_IMAGE}", "--restart=Never", f"--overrides={overrides}")
     kubectl("-n", NAMESPACE, "wait", "pod/bench-wrk", "--for=condition=Ready", "--timeout=120s")
     in_pod = lambda *cmd, **kw: kubectl("-n", NAMESPACE, "exec", "-i", "bench-wrk", "--", *cmd, **kw)
-    opener = lambda path, body: (lambda out: (int(out.rsplit(" ", 1)[1]), out.rsplit(" ", 1)[0]))(kubectl(
-        "-n", NAMESPACE, "exec", "-i", "bench-client", "--", "python3", "-c",
-        "import sys, urllib.request as u, urllib.error as e\n"
-        "r = u.Request(sys.argv[1], data=sys.stdin.buffer.read(), headers={'Content-Type': 'application/json'})\n"
-        "try:\n    a = u.urlopen(r); print(a.read().decode(), a.status)\n"
-        "except e.HTTPError as x:\n    print(x.read().decode(), x.code)",
-        f"http://todo-list-backend:8000{path}", input=body).stdout.strip())
-    token = bench_user_token(opener)
+    token = bench_user_token(["kubectl", "--kubeconfig", str(KUBECONFIG), "-n", NAMESPACE, "exec", "-i", "bench-client",
+                              "--"], "http://todo-list-backend:8000")
     in_pod("sh", "-c", "cat > /bench/token", input=token)
     in_pod("sh", "-c", "cat > /bench/auth.lua", input=WRK_AUTH)
     net, db, api = loopback_backend(cpus, memory)
@@ -493,14 +497,8 @@ def bench_throughput(repeat, seconds, connections):
             while in_net("bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/8000", check=False).returncode != 0:
                 assert time.monotonic() < deadline, "the loopback backend does not listen"
                 time.sleep(1)
-            local_opener = lambda path, body: (lambda out: (int(out.rsplit(" ", 1)[1]), out.rsplit(" ", 1)[0]))(run([
-                "docker", "exec", "-i", api, "python3", "-c",
-                "import sys, urllib.request as u, urllib.error as e\n"
-                "r = u.Request(sys.argv[1], data=sys.stdin.buffer.read(), headers={'Content-Type': 'application/json'})\n"
-                "try:\n    a = u.urlopen(r); print(a.read().decode(), a.status)\n"
-                "except e.HTTPError as x:\n    print(x.read().decode(), x.code)",
-                f"http://127.0.0.1:8000{path}"], input=body).stdout.strip())
-            pathlib.Path(tmp, "token").write_text(bench_user_token(local_opener) + "\n")
+            pathlib.Path(tmp, "token").write_text(
+                bench_user_token(["docker", "exec", "-i", api], "http://127.0.0.1:8000") + "\n")
             os.chmod(pathlib.Path(tmp, "token"), 0o644)
             targets = {"through_frontend": lambda: in_pod(*wrk_args(seconds, connections, "http://todo-list-frontend:80/api/todos")),
                        "straight_to_backend": lambda: in_pod(*wrk_args(seconds, connections, "http://todo-list-backend:8000/api/todos")),

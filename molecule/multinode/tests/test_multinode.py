@@ -7,7 +7,6 @@ values shorten the scale-down window)."""
 import json
 import os
 import pathlib
-import re
 import subprocess
 import time
 

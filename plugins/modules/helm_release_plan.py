@@ -52,6 +52,14 @@ options:
     description: A missing report is not an error (check mode on a fresh machine).
     type: bool
     default: false
+  building:
+    description:
+      - Check mode only (ignored otherwise) - the app components whose image this run would build anew, so their
+        image ID is not known yet. The comparison deploys a stand-in ID for each, and the diff names it, so that
+        the Deployments the build rolls show as changed, as the run would change them.
+    type: list
+    elements: str
+    default: []
   image_tag:
     description: Tag of both app images; empty keeps the files' or the report's.
     type: str
@@ -197,6 +205,8 @@ except ImportError:  # PyYAML comes with ansible-core on a controller; a bare ta
 
 REDACTED = "<redacted>"
 CHANGED = "<redacted, changed>"
+# Check mode's image ID of an image the run would build (building): valid for the chart's schema, named in the diff.
+UNBUILT_ID, UNBUILT_SHOWN = "sha256:" + "0" * 64, "<the ID of the image this run builds>"
 # The fields of a StatefulSet's spec the API server refuses to change (all but replicas, ordinals, template,
 # updateStrategy, persistentVolumeClaimRetentionPolicy and minReadySeconds), among those the chart sets.
 STATEFULSET_IMMUTABLE = ("serviceName", "selector", "volumeClaimTemplates", "podManagementPolicy")
@@ -288,7 +298,7 @@ def compare(deployed: dict, desired: dict) -> tuple[list[str], list[dict], list[
         else:
             changes.append(f"{'added' if old is None else 'removed' if new is None else 'changed'} {key}")
         # The "after" side marks a Secret value changed relative to "before"; "before" only ever shows the marker.
-        diff.append({"before_header": key, "after_header": key, "before": shown(old, old), "after": shown(new, old)})
+        diff.append({"before_header": key, "after_header": key, "before": shown(old, old), "after": shown(new, old).replace(UNBUILT_ID, UNBUILT_SHOWN)})
     return changes, diff, replace
 
 
@@ -342,6 +352,9 @@ class Plan:
                                                       self.p["app_components"]))
             elif not self.p["report_optional"]:
                 self.fail(f"the build report {self.p['report']} does not exist: build the images first (image_build).")
+        if self.module.check_mode and self.p["building"]:
+            values = merged(values, {c: {"image": {"id": UNBUILT_ID}} for c in self.p["building"]
+                                     if c in self.p["app_components"]})
         if self.p["image_tag"]:
             values = merged(values, {c: {"image": {"tag": self.p["image_tag"]}} for c in ("frontend", "backend")})
         try:
@@ -468,6 +481,7 @@ def main() -> None:
             "values_files": {"type": "list", "elements": "str", "default": []},
             "report": {"type": "path", "default": ""},
             "report_optional": {"type": "bool", "default": False},
+            "building": {"type": "list", "elements": "str", "default": []},
             "image_tag": {"type": "str", "default": ""},
             "values_json": {"type": "str", "default": "", "no_log": True},
             "app_components": {"type": "list", "elements": "str", "default": ["frontend", "backend"]},

@@ -123,7 +123,7 @@ def test_a_values_file_edit_shows_in_check_diff_then_deploys(core, chart):
     assert core.read_namespaced_config_map(f"{RELEASE}-backend-config", NAMESPACE).data["LOG_LEVEL"] == "WARNING"
 
 
-def test_a_source_edit_rebuilds_the_image_and_rolls_pods_that_serve_it(apps, core, tmp_path):
+def test_a_source_edit_shows_in_check_diff_then_rebuilds_the_image_and_rolls_pods_that_serve_it(apps, core, tmp_path):
     app = tmp_path / "app"
     shutil.copytree(ROOT / "app", app, ignore=shutil.ignore_patterns(".venv", "node_modules", "__pycache__", "wheels"))
     edit(app / "backend" / "todo_api" / "main.py", 'FastAPI(title="todo-api"', 'FastAPI(title="todo-api, edited"')
@@ -131,6 +131,9 @@ def test_a_source_edit_rebuilds_the_image_and_rolls_pods_that_serve_it(apps, cor
     before, old_id, built_id = revision(), deployed_id(), image_id("todo-list-backend:v1.0.0")
     out, counts = run("site.yml", "--check", "--diff", image_build_source_dir=str(app))
     assert counts["changed"] >= 1 and re.search(r"TASK \[image_build : Build todo-list-backend\][^\n]*\nchanged", out)
+    # The release too: the pods the build would roll, with a stand-in for the ID only the build gives.
+    assert f"changed Deployment/{RELEASE}-backend" in out and f"changed Deployment/{RELEASE}-frontend" not in out
+    assert "+        todo-k8s/image-id: <the ID of the image this run builds>" in out
     assert (revision(), image_id("todo-list-backend:v1.0.0")) == (before, built_id), "check mode built or deployed"
     run("site.yml", image_build_source_dir=str(app))
     assert revision() == before + 1

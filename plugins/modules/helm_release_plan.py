@@ -206,7 +206,8 @@ except ImportError:  # PyYAML comes with ansible-core on a controller; a bare ta
 REDACTED = "<redacted>"
 CHANGED = "<redacted, changed>"
 # Check mode's image ID of an image the run would build (building): valid for the chart's schema, named in the diff.
-UNBUILT_ID, UNBUILT_SHOWN = "sha256:" + "0" * 64, "<the ID of the image this run builds>"
+UNBUILT_ID = "sha256:" + "0" * 64
+UNBUILT_SHOWN = "<the ID of the image this run builds>"
 # The fields of a StatefulSet's spec the API server refuses to change (all but replicas, ordinals, template,
 # updateStrategy, persistentVolumeClaimRetentionPolicy and minReadySeconds), among those the chart sets.
 STATEFULSET_IMMUTABLE = ("serviceName", "selector", "volumeClaimTemplates", "podManagementPolicy")

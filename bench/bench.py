@@ -101,9 +101,8 @@ def plain_helm_upgrade_install():
 
 def uninstall(namespace, release):
     """Release and database volume gone (local-path deletes the volume with its claim): the next install starts empty.
-    Waits until the provisioner has deleted the volumes too: an install that starts while its helper pod still cleans
-    up gets its own volume later, and its pods are Ready a probe period (5 s) later (seen: the plain side, timed right
-    after its uninstall, drew that period in 4 runs of 5, site.yml's first 5 s of checks in none)."""
+    Waits until the provisioner has deleted the volumes too, so that each side's install starts from the same state
+    (site.yml's own checks would otherwise give it seconds of clean-up the plain side, timed at once, does not get)."""
     helm("uninstall", release, "-n", namespace, "--wait", check=False)
     kubectl("-n", namespace, "delete", "pvc", "--all", "--wait=true", check=False)
     for _ in range(120):

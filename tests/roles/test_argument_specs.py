@@ -64,6 +64,7 @@ REFUSED = [
     ("helm_release", {"helm_release_image_tag": "latest"}, "helm_release_image_tag 'latest' is not of the form vX.Y.Z"),
     ("helm_release", {"helm_release_rollback_revision": "previous"}, "helm_release_rollback_revision"),
     ("helm_release", {"helm_release_backup_keep": "many"}, "helm_release_backup_keep"),
+    ("helm_release", {"helm_release_building": {"backend": True}}, "helm_release_building"),
     ("helm_release", {"helm_release_backup_keep": -1}, "helm_release_backup_keep is -1: a count of backups"),
     ("helm_release", {"helm_release_action": "backup"}, "helm_release_action must be one of"),
     ("helm_release", {"helm_release_values_files": ["values-staging.yaml"]}, "values-staging.yaml"),

@@ -8,8 +8,9 @@ module: image_build_state
 short_description: Digest of Docker build contexts, the images Docker holds, and the last build report, in one read
 description:
   - One read for the whole decision of the image_build role (a no-op run costs this module and nothing else).
-  - The files are the ones community.docker.docker_image sends to the daemon (its own .dockerignore reading), so a
-    file the build never sees does not change the digest and every file it sees does.
+  - The files are the ones C(docker build) sends to the daemon (the context less what its C(.dockerignore) excludes,
+    read with community.docker's implementation of Docker's rules), so a file the build never sees does not change
+    the digest and every file it sees does.
   - Each file counts by path, executable bit and content (not by time), so a fresh checkout of the same sources
     has the same digest.
   - Reads only; runs the same in check mode.
@@ -97,7 +98,7 @@ from ansible_collections.community.docker.plugins.module_utils._api.utils.build 
 
 
 def ignore_patterns(root: str) -> list[str]:
-    """.dockerignore as docker_image reads it (blank lines and comments dropped)."""
+    """.dockerignore's patterns (blank lines and comments dropped)."""
     try:
         with open(os.path.join(root, ".dockerignore"), encoding="utf-8") as f:
             return [line.strip() for line in f.read().splitlines() if line.strip() and not line.strip().startswith("#")]

@@ -91,12 +91,12 @@ def gzip_size(stream) -> int:
     return size + len(compressor.flush())
 
 
-def measure(module: AnsibleModule, refs: list[str], wanted: set[str], skip: set[int]) -> dict[str, tuple[int | None, int]]:
-    """From one `docker save` stream of the refs: each layer read, by diff ID, with its compressed size (the wanted
-    ones only, else None) and its tar size. A layer whose tar size is in `skip` (the sizes of layers measured before)
-    is passed over unread: hashing and holding the base layers took 0.5 of the 1.65 s a rebuilt backend's save costs.
-    A wanted layer of such a size is then missing from the answer, and sizes() reads the save again, skipping none."""
-    found = {}
+def measure(module: AnsibleModule, refs: list[str], wanted: set[str], skip: set[int]) -> tuple[dict[str, int], dict[str, int]]:
+    """From one `docker save` stream of the refs: the compressed size of each wanted layer, and the tar size of each
+    layer read, by diff ID. A layer whose tar size is in `skip` (the sizes of layers measured before) is passed over
+    unread: hashing and holding the base layers took 0.5 of the 1.65 s a rebuilt backend's save costs. A wanted layer
+    of such a size is then missing from the answer, and sizes() reads the save again, skipping none."""
+    compressed, tars = {}, {}
     # A stream, layer by layer, never the whole save in memory or on disk: run_command cannot stream its stdout.
     with subprocess.Popen(["docker", "save", *refs],  # pylint: disable=ansible-bad-function
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE) as save:
@@ -114,15 +114,14 @@ def measure(module: AnsibleModule, refs: list[str], wanted: set[str], skip: set[
                         digest.update(chunk)
                         spool.write(chunk)
                     diff_id = "sha256:" + digest.hexdigest()
-                    if diff_id in wanted and found.get(diff_id, (None,))[0] is None:
+                    tars[diff_id] = member.size
+                    if diff_id in wanted and diff_id not in compressed:
                         spool.seek(0)
-                        found[diff_id] = (gzip_size(spool), member.size)
-                    else:
-                        found.setdefault(diff_id, (None, member.size))
+                        compressed[diff_id] = gzip_size(spool)
         error = save.stderr.read().decode(errors="replace")
     if save.returncode != 0:
         module.fail_json(msg=f"image_build: docker save {' '.join(refs)} failed: {' '.join(error.split())[:300]}")
-    return found
+    return compressed, tars
 
 
 def sizes(module: AnsibleModule, refs: list[str], cache_dir: str) -> tuple[dict[str, int], int]:
@@ -148,15 +147,15 @@ def sizes(module: AnsibleModule, refs: list[str], cache_dir: str) -> tuple[dict[
     if missing:
         saved = [r for r in refs if missing & set(layers[r])]
         skip = {entry[1] for entry in known.values() if entry and entry[1] is not None}
-        found = measure(module, saved, missing, skip)
-        if any(found.get(d, (None,))[0] is None for d in missing):  # a new layer as long as a measured one
-            found = measure(module, saved, missing, set())
-        unmeasured = [d for d in missing if found.get(d, (None,))[0] is None]
+        compressed, tars = measure(module, saved, missing, skip)
+        if missing - set(compressed):  # a new layer as long as a measured one
+            compressed, tars = measure(module, saved, missing, set())
+        unmeasured = missing - set(compressed)
         if unmeasured:
             module.fail_json(msg=f"image_build: docker save did not hold the layers {', '.join(sorted(unmeasured))}")
         # The new layers, and the tar sizes of layers cached without one (entries of an earlier version).
-        learnt = {d: (known[d][0] if known.get(d) else found[d][0], found[d][1])
-                  for d in found if d in missing or (known.get(d) and known[d][1] is None)}
+        learnt = {d: (compressed[d], tars[d]) for d in missing}
+        learnt.update({d: (known[d][0], tars[d]) for d in tars if known.get(d) and known[d][1] is None})
         known.update(learnt)
         if not module.check_mode:
             os.makedirs(cache_dir, exist_ok=True)

@@ -76,3 +76,15 @@ def test_a_new_layer_as_long_as_a_measured_one_is_still_measured(two_images, tmp
     assert second["measured_layers"] == 1
     assert second["report"]["images"][0]["compressed_bytes"] == sum(size for size, _tar in upper_layers.values())
     assert (tmp_path / "layers" / new_layer.removeprefix("sha256:")).read_text() == "%d %d" % upper_layers[new_layer]
+
+
+def test_a_layer_cached_by_an_earlier_version_gains_its_tar_size(two_images, tmp_path):
+    """An earlier version cached the compressed size alone: the next save that reads the layer adds its tar size."""
+    lower, upper = two_images
+    lower_layers = layer_sizes(lower)
+    [old_layer] = lower_layers
+    (tmp_path / "layers").mkdir()
+    (tmp_path / "layers" / old_layer.removeprefix("sha256:")).write_text(str(lower_layers[old_layer][0]))
+
+    assert report(upper, tmp_path)["measured_layers"] == 1
+    assert (tmp_path / "layers" / old_layer.removeprefix("sha256:")).read_text() == "%d %d" % lower_layers[old_layer]

@@ -12,7 +12,8 @@ description:
   - A layer is known by its diff ID (the sha256 of its uncompressed tar, from C(docker image inspect)), and its
     compressed size (and tar size) is cached under O(cache_dir) by that ID, so a layer is compressed once, ever; a
     one-line change in the app compresses only the layers it changed. Only images with a layer not yet measured are
-    read, with one C(docker save) for all of them, in which layers of a size measured before are passed over.
+    read, with one C(docker save) for all of them, in which layers of a size measured before are passed over, or
+    from O(registry) when it holds them.
   - An image over its C(limit_mb) fails the module in one line, and the report is not written.
   - The report is written only when its content changes; C(build_seconds) of an image ID the previous report
     already had is carried over, so an unchanged build leaves the report unchanged.
@@ -43,6 +44,16 @@ options:
     description: Folder of the per-layer cache (one file per diff ID, holding the compressed and the tar size in bytes).
     type: path
     required: true
+  registry:
+    description:
+      - A registry on this host (C(host:port), plain HTTP) that holds the images under their names and tags, as
+        kind_cluster pushes them to the cluster's registry. A layer not measured before is read from it (only that
+        layer, decompressed, checked against its diff ID and compressed again at level 6, so the size is the one
+        C(docker save) gives) instead of from C(docker save) of the whole image; an image the registry holds in
+        another version, or a registry that does not answer, falls back to C(docker save).
+      - Empty reads every layer from C(docker save).
+    type: str
+    default: ""
 requirements:
   - the docker CLI on the PATH
 author:
@@ -68,6 +79,10 @@ measured_layers:
   description: How many layers this run compressed (the others came from the cache).
   type: int
   returned: success
+registry_layers:
+  description: How many of those it read from O(registry) (the others from C(docker save)).
+  type: int
+  returned: success
 """
 
 import hashlib
@@ -79,6 +94,7 @@ import tempfile
 import zlib
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.urls import open_url
 
 CHUNK = 1 << 20
 
@@ -124,14 +140,65 @@ def measure(module: AnsibleModule, refs: list[str], wanted: set[str], skip: set[
     return compressed, tars
 
 
-def sizes(module: AnsibleModule, refs: list[str], cache_dir: str) -> tuple[dict[str, int], int]:
-    """Compressed bytes of each ref, and how many layers were compressed for them."""
+def repository_path(ref: str) -> tuple[str, str]:
+    """The path and tag of a local image in a registry, as Docker names it: todo-list-backend:v1.0.0 is
+    library/todo-list-backend, v1.0.0 (a leading host, such as registry.example.com:5000/, is not part of it)."""
+    name, tag = ref.rsplit(":", 1)
+    first, rest = name.split("/", 1) if "/" in name else (name, "")
+    if not rest:
+        return "library/" + name, tag
+    return (rest if "." in first or ":" in first or first == "localhost" else name), tag
+
+
+def from_registry(registry: str, ref: str, image_id: str, wanted: set[str]) -> tuple[dict[str, int], dict[str, int]]:
+    """The compressed size (gzip level 6) and the tar size of each wanted layer of `ref`, from the registry's copy
+    of the image: its manifest, its config (the diff IDs, in the order of the manifest's layers) and only the
+    wanted layers' blobs. Nothing when the registry holds another image under that tag (its config digest is the
+    image ID), does not answer, or a blob does not decompress to its diff ID."""
+    path, tag = repository_path(ref)
+    base = f"http://{registry}/v2/{path}"
+
+    def get(url: str, accept: str = ""):
+        return open_url(url, headers={"Accept": accept} if accept else None, use_proxy=False, timeout=30)
+
+    compressed, tars = {}, {}
+    try:
+        manifest = json.load(get(f"{base}/manifests/{tag}", "application/vnd.docker.distribution.manifest.v2+json, "
+                                                            "application/vnd.oci.image.manifest.v1+json"))
+        if manifest["config"]["digest"] != image_id:
+            return {}, {}
+        diff_ids = json.load(get(f"{base}/blobs/{image_id}"))["rootfs"]["diff_ids"]
+        for layer, diff_id in zip(manifest["layers"], diff_ids):
+            if diff_id not in wanted or diff_id in compressed:
+                continue
+            gzipped = layer["mediaType"].endswith("gzip")
+            if not gzipped and not layer["mediaType"].endswith(".tar"):
+                return {}, {}
+            unzip = zlib.decompressobj(31) if gzipped else None
+            packer, digest, size, tar = zlib.compressobj(6, zlib.DEFLATED, 31), hashlib.sha256(), 0, 0
+            blob = get(f"{base}/blobs/{layer['digest']}")
+            for chunk in iter(lambda: blob.read(CHUNK), b""):
+                chunk = unzip.decompress(chunk) if unzip else chunk
+                digest.update(chunk)
+                tar += len(chunk)
+                size += len(packer.compress(chunk))
+            if "sha256:" + digest.hexdigest() != diff_id:
+                return {}, {}
+            compressed[diff_id], tars[diff_id] = size + len(packer.flush()), tar
+    except (OSError, ValueError, KeyError, TypeError, zlib.error):
+        return {}, {}
+    return compressed, tars
+
+
+def sizes(module: AnsibleModule, refs: list[str], cache_dir: str, registry: str) -> tuple[dict[str, int], int, int]:
+    """Compressed bytes of each ref, how many layers were compressed for them and how many of those the registry gave."""
     if not refs:
-        return {}, 0
-    rc, out, err = module.run_command(["docker", "image", "inspect", "--format", "{{json .RootFS.Layers}}", *refs])
+        return {}, 0, 0
+    rc, out, err = module.run_command(["docker", "image", "inspect", "--format", "{{.Id}} {{json .RootFS.Layers}}", *refs])
     if rc != 0:
         module.fail_json(msg=f"image_build: docker image inspect failed: {' '.join(err.split())[:300]}")
-    layers = dict(zip(refs, (json.loads(line) for line in out.splitlines())))
+    ids = dict(zip(refs, (line.split(" ", 1)[0] for line in out.splitlines())))
+    layers = dict(zip(refs, (json.loads(line.split(" ", 1)[1]) for line in out.splitlines())))
 
     def cached(diff_id: str) -> tuple[int, int | None] | None:
         """(compressed bytes, tar bytes) from the cache; its older entries hold the compressed bytes only."""
@@ -144,12 +211,23 @@ def sizes(module: AnsibleModule, refs: list[str], cache_dir: str) -> tuple[dict[
 
     known = {d: cached(d) for ids in layers.values() for d in ids}
     missing = {d for d, entry in known.items() if entry is None}
+    from_the_registry = 0
     if missing:
-        saved = [r for r in refs if missing & set(layers[r])]
-        skip = {entry[1] for entry in known.values() if entry and entry[1] is not None}
-        compressed, tars = measure(module, saved, missing, skip)
-        if missing - set(compressed):  # a new layer as long as a measured one
-            compressed, tars = measure(module, saved, missing, set())
+        compressed, tars = {}, {}
+        for ref in refs if registry else []:
+            if missing & set(layers[ref]) - set(compressed):
+                read, read_tars = from_registry(registry, ref, ids[ref], missing - set(compressed))
+                compressed.update(read)
+                tars.update(read_tars)
+        from_the_registry = len(compressed)
+        saved = [r for r in refs if (missing - set(compressed)) & set(layers[r])]
+        if saved:
+            skip = {entry[1] for entry in known.values() if entry and entry[1] is not None}
+            saved_sizes, saved_tars = measure(module, saved, missing - set(compressed), skip)
+            if missing - set(compressed) - set(saved_sizes):  # a new layer as long as a measured one
+                saved_sizes, saved_tars = measure(module, saved, missing - set(compressed), set())
+            compressed.update(saved_sizes)
+            tars.update(saved_tars)
         unmeasured = missing - set(compressed)
         if unmeasured:
             module.fail_json(msg=f"image_build: docker save did not hold the layers {', '.join(sorted(unmeasured))}")
@@ -164,18 +242,19 @@ def sizes(module: AnsibleModule, refs: list[str], cache_dir: str) -> tuple[dict[
                 with open(path + ".tmp", "w", encoding="ascii") as f:
                     f.write("%d %d" % known[diff_id])
                 os.replace(path + ".tmp", path)
-    return {r: sum(known[d][0] for d in ids) for r, ids in layers.items()}, len(missing)
+    return {r: sum(known[d][0] for d in ids) for r, ids in layers.items()}, len(missing), from_the_registry
 
 
 def main() -> None:
     module = AnsibleModule(
         argument_spec={"images": {"type": "list", "elements": "dict", "required": True},
                        "previous": {"type": "dict", "default": {}}, "header": {"type": "dict", "default": {}},
-                       "path": {"type": "path", "required": True}, "cache_dir": {"type": "path", "required": True}},
+                       "path": {"type": "path", "required": True}, "cache_dir": {"type": "path", "required": True},
+                       "registry": {"type": "str", "default": ""}},
         supports_check_mode=True,
     )
     p = module.params
-    measured, count = sizes(module, [i["ref"] for i in p["images"] if i.get("id")], p["cache_dir"])
+    measured, count, from_the_registry = sizes(module, [i["ref"] for i in p["images"] if i.get("id")], p["cache_dir"], p["registry"])
     previous_times = {i.get("id"): i.get("build_seconds") for i in p["previous"].get("images", [])}
     images = []
     for image in p["images"]:
@@ -206,7 +285,7 @@ def main() -> None:
             f.write(text)
         os.chmod(p["path"] + ".tmp", 0o644)
         os.replace(p["path"] + ".tmp", p["path"])
-    module.exit_json(changed=changed, report=report, measured_layers=count)
+    module.exit_json(changed=changed, report=report, measured_layers=count, registry_layers=from_the_registry)
 
 
 if __name__ == "__main__":

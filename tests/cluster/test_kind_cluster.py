@@ -5,9 +5,11 @@ Tests run in file order; the last one deletes the cluster.
 import subprocess
 import time
 
+import pytest
 from kubernetes import client
 
 from conftest import CLUSTER, HELPER_IMAGE, NAMESPACE, run_cluster_playbook
+from layer_sizes import layer_sizes, measure
 from playbook_output import recap
 
 TIMEOUT = 180
@@ -130,6 +132,47 @@ def test_a_claim_of_the_default_storage_class_is_writable_by_a_non_root_user(api
         p := core.read_namespaced_pod(name, NAMESPACE).status.phase) in ("Succeeded", "Failed") and p)
     assert phase == "Succeeded", core.read_namespaced_pod_log(name, NAMESPACE)
     assert core.read_namespaced_persistent_volume_claim("data", NAMESPACE).status.phase == "Bound"
+
+
+def docker(*args):
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=True).stdout
+
+
+def test_an_image_it_loaded_is_measured_from_its_registry_to_the_byte_docker_save_gives(cluster, app_image, tmp_path):
+    """site.yml measures the images kind_cluster loaded from the cluster's registry (image_build_report's registry):
+    the new layers only, each checked against its diff ID, where docker save reads the whole image."""
+    if app_image == HELPER_IMAGE:
+        pytest.skip("no app image is built (make images): the cluster loaded nothing through its registry")
+    registry = "127.0.0.1:" + docker("port", f"{CLUSTER}-registry", "5000/tcp").splitlines()[0].rsplit(":", 1)[1]
+    expected = layer_sizes(app_image)
+
+    result = measure(app_image, tmp_path / "registry", registry=registry)
+    assert result["measured_layers"] == result["registry_layers"] == len(expected), result
+    assert result["report"]["images"][0]["compressed_bytes"] == sum(size for size, _tar in expected.values())
+    for diff_id, sizes in expected.items():
+        assert (tmp_path / "registry" / "layers" / diff_id.removeprefix("sha256:")).read_text() == "%d %d" % sizes
+
+
+def test_an_image_its_registry_holds_in_another_version_is_measured_from_docker_save(cluster, app_image, tmp_path):
+    if app_image == HELPER_IMAGE:
+        pytest.skip("no app image is built (make images): the cluster loaded nothing through its registry")
+    registry = "127.0.0.1:" + docker("port", f"{CLUSTER}-registry", "5000/tcp").splitlines()[0].rsplit(":", 1)[1]
+    # The registry holds a one-file image under the name; Docker holds the app image under it.
+    ref = "todo-k8s-test/measure-probe:v1.0.0"
+    (tmp_path / "context").mkdir()
+    (tmp_path / "context" / "a").write_text("a")
+    (tmp_path / "context" / "Dockerfile").write_text("FROM scratch\nCOPY a /a\n")
+    docker("build", "--quiet", "--tag", f"{registry}/{ref}", str(tmp_path / "context"))
+    docker("push", f"{registry}/{ref}")
+    docker("rmi", f"{registry}/{ref}")
+    docker("tag", app_image, ref)
+    try:
+        result = measure(ref, tmp_path / "save", registry=registry)
+    finally:
+        docker("rmi", ref)
+    expected = layer_sizes(app_image)
+    assert (result["measured_layers"], result["registry_layers"]) == (len(expected), 0), result
+    assert result["report"]["images"][0]["compressed_bytes"] == sum(size for size, _tar in expected.values())
 
 
 def test_deleting_the_cluster_leaves_no_containers_behind(cluster, kubeconfig):

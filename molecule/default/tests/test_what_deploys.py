@@ -8,9 +8,11 @@ import pathlib
 import re
 import shutil
 import subprocess
+import uuid
 
 import pytest
 
+from layer_sizes import layer_sizes
 from live import NAMESPACE, RELEASE, helm, pods, pod_host, recap, run_playbook
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
@@ -126,7 +128,9 @@ def test_a_values_file_edit_shows_in_check_diff_then_deploys(core, chart):
 def test_a_source_edit_shows_in_check_diff_then_rebuilds_the_image_and_rolls_pods_that_serve_it(apps, core, tmp_path):
     app = tmp_path / "app"
     shutil.copytree(ROOT / "app", app, ignore=shutil.ignore_patterns(".venv", "node_modules", "__pycache__", "wheels"))
-    edit(app / "backend" / "todo_api" / "main.py", 'FastAPI(title="todo-api"', 'FastAPI(title="todo-api, edited"')
+    # A title of its own each run: the layer it makes is new to the layer-size cache, so the run measures it.
+    title = f"todo-api, edited {uuid.uuid4().hex[:8]}"
+    edit(app / "backend" / "todo_api" / "main.py", 'FastAPI(title="todo-api"', f'FastAPI(title="{title}"')
     deployed_id = lambda: apps.read_namespaced_deployment(f"{RELEASE}-backend", NAMESPACE).spec.template.metadata.annotations["todo-k8s/image-id"]
     before, old_id, built_id = revision(), deployed_id(), image_id("todo-list-backend:v1.0.0")
     out, counts = run("site.yml", "--check", "--diff", image_build_source_dir=str(app))
@@ -135,11 +139,16 @@ def test_a_source_edit_shows_in_check_diff_then_rebuilds_the_image_and_rolls_pod
     assert f"changed Deployment/{RELEASE}-backend" in out and f"changed Deployment/{RELEASE}-frontend" not in out
     assert "+        todo-k8s/image-id: <the ID of the image this run builds>" in out
     assert (revision(), image_id("todo-list-backend:v1.0.0")) == (before, built_id), "check mode built or deployed"
-    run("site.yml", image_build_source_dir=str(app))
+    out, _counts = run("site.yml", "-v", image_build_source_dir=str(app))
     assert revision() == before + 1
-    built = {i["component"]: i["id"] for i in json.loads(REPORT.read_text())["images"]}
-    assert deployed_id() == built["backend"] == image_id("todo-list-backend:v1.0.0") != old_id
+    built = {i["component"]: i for i in json.loads(REPORT.read_text())["images"]}
+    assert deployed_id() == built["backend"]["id"] == image_id("todo-list-backend:v1.0.0") != old_id
+    # Measured once the cluster held it: its new layers read from the cluster's registry, to the byte docker save gives.
+    measured = re.search(r"TASK \[image_build : Measure the images, check their limits.*?measured_layers: (\d+).*?"
+                         r"registry_layers: (\d+)", out, re.DOTALL)
+    assert measured and int(measured[1]) == int(measured[2]) >= 1, out[-4000:]
+    assert built["backend"]["compressed_bytes"] == sum(size for size, _tar in layer_sizes("todo-list-backend:v1.0.0").values())
     served = pod_host(pods(core, "backend")[0], "backend").run(
         "python3 -c %s", "import json, urllib.request; "
         "print(json.load(urllib.request.urlopen('http://127.0.0.1:8000/openapi.json'))['info']['title'])")
-    assert served.stdout.strip() == "todo-api, edited", served.stderr
+    assert served.stdout.strip() == title, served.stderr

@@ -134,7 +134,8 @@ def test_a_source_edit_shows_in_check_diff_then_rebuilds_the_image_and_rolls_pod
     deployed_id = lambda: apps.read_namespaced_deployment(f"{RELEASE}-backend", NAMESPACE).spec.template.metadata.annotations["todo-k8s/image-id"]
     before, old_id, built_id = revision(), deployed_id(), image_id("todo-list-backend:v1.0.0")
     out, counts = run("site.yml", "--check", "--diff", image_build_source_dir=str(app))
-    assert counts["changed"] >= 1 and re.search(r"TASK \[image_build : Say that a run would build todo-list-backend\][^\n]*\nchanged", out)
+    assert counts["changed"] >= 1 and re.search(r"TASK \[image_build : Say which images a run would build\][^\n]*\nchanged", out)
+    assert re.search(r"image_build: would build todo-list-backend:v1\.0\.0 \(their build contexts changed\)", out), out[-4000:]
     # The release too: the pods the build would roll, with a stand-in for the ID only the build gives.
     assert f"changed Deployment/{RELEASE}-backend" in out and f"changed Deployment/{RELEASE}-frontend" not in out
     assert "+        todo-k8s/image-id: <the ID of the image this run builds>" in out

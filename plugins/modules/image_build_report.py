@@ -220,12 +220,13 @@ def sizes(module: AnsibleModule, refs: list[str], cache_dir: str, registry: str)
                 compressed.update(read)
                 tars.update(read_tars)
         from_the_registry = len(compressed)
-        saved = [r for r in refs if (missing - set(compressed)) & set(layers[r])]
+        left = missing - set(compressed)  # for docker save
+        saved = [r for r in refs if left & set(layers[r])]
         if saved:
             skip = {entry[1] for entry in known.values() if entry and entry[1] is not None}
-            saved_sizes, saved_tars = measure(module, saved, missing - set(compressed), skip)
-            if missing - set(compressed) - set(saved_sizes):  # a new layer as long as a measured one
-                saved_sizes, saved_tars = measure(module, saved, missing - set(compressed), set())
+            saved_sizes, saved_tars = measure(module, saved, left, skip)
+            if left - set(saved_sizes):  # a new layer as long as a measured one
+                saved_sizes, saved_tars = measure(module, saved, left, set())
             compressed.update(saved_sizes)
             tars.update(saved_tars)
         unmeasured = missing - set(compressed)

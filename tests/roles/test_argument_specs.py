@@ -78,6 +78,7 @@ REFUSED = [
      "frontend and backend must run the same version"),
     ("image_build", {"image_build_tag": "v1.0"}, "image_build_tag 'v1.0' is not of the form vX.Y.Z"),
     ("image_build", {"image_build_backend_max_mb": 0}, "must be positive numbers of MB"),
+    ("image_build", {"image_build_report_later": "sometimes"}, "image_build_report_later"),
     ("cli_tools", {"cli_tools_helm_version": "4.1.4"}, "versions must be of the form vX.Y.Z (helm '4.1.4'"),
     ("cli_tools", {"cli_tools_offline": "sometimes"}, "cli_tools_offline must be one of"),
     ("kind_cluster", {"kind_cluster_workers": 12}, "kind_cluster_workers 0 to 9"),

@@ -30,12 +30,14 @@ PROFILE = "legacy"  # the serialization profile of a module built on AnsibleModu
 class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        if not self._runs_here():
+        # The module's file, found as Ansible finds it (a short name from a role of the collection too).
+        found = self._shared_loader_obj.module_loader.find_plugin_with_context(
+            self._task.action, mod_type=".py", collection_list=self._task.collections)
+        if not (found.resolved and self._runs_here()):
             return merge_hash(result, self._execute_module(task_vars=task_vars))
         module_args = dict(self._task.args)
         self._update_module_args(self._task.action, module_args, task_vars)
-        path = self._shared_loader_obj.module_loader.find_plugin(self._task.action, mod_type=".py")
-        spec = importlib.util.spec_from_file_location("todo_k8s_in_process_module", path)
+        spec = importlib.util.spec_from_file_location("todo_k8s_in_process_module", found.plugin_resolved_path)
         module = importlib.util.module_from_spec(spec)
         encoder = get_module_encoder(PROFILE, Direction.CONTROLLER_TO_MODULE)
         # What AnsibleModule reads instead of its stdin; this worker ends with the task, and these with it.

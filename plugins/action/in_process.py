@@ -30,10 +30,11 @@ PROFILE = "legacy"  # the serialization profile of a module built on AnsibleModu
 class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        # The module's file, found as Ansible finds it (a short name from a role of the collection too).
-        found = self._shared_loader_obj.module_loader.find_plugin_with_context(
+        # The module's file, found as Ansible finds it (a short name from a role of the collection too); not looked
+        # up where the module runs as any other (_execute_module finds it then).
+        found = self._runs_here() and self._shared_loader_obj.module_loader.find_plugin_with_context(
             self._task.action, mod_type=".py", collection_list=self._task.collections)
-        if not (found.resolved and self._runs_here()):
+        if not (found and found.resolved):
             return merge_hash(result, self._execute_module(task_vars=task_vars))
         module_args = dict(self._task.args)
         self._update_module_args(self._task.action, module_args, task_vars)
